@@ -1,0 +1,42 @@
+# Everything a fresh machine needs (Python 3.11 and the package registries).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test check lint typecheck pytest artifacts clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## setup: virtualenv, dependencies, official XSDs (downloaded, verified against xsd/manifest.json)
+setup: $(STAMP)
+	$(BIN)/isogw schemas sync
+
+## run: the gateway on embedded defaults (for now the CLI on the bundled example)
+run: setup
+	$(BIN)/isogw validate examples/pacs.008.001.08.xml
+	$(BIN)/isogw map examples/pacs.008.001.08.xml --format json
+
+## test: lint, types and the whole test suite
+test: setup lint typecheck pytest
+
+lint:
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/pytest
+
+## artifacts: regenerate committed generated files (event JSON Schema, finding catalogue)
+artifacts: $(STAMP)
+	$(BIN)/python -m gateway.artifacts
+
+clean:
+	rm -rf $(VENV) xsd/official xsd/local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,228 @@
+"""Detect the message type and envelope of an ISO 20022 payload.
+
+Accepted shapes (prefixed or default namespaces alike):
+
+* a bare ``Document`` (``urn:iso:std:iso:20022:tech:xsd:<message id>``);
+* an ``AppHdr`` (head.001) on its own: the message id is the AppHdr's;
+* any single wrapper element holding an ``AppHdr`` and a ``Document``
+  (``BizMsgEnvlp``, ``RequestPayload``, SWIFT's ``Envelope`` ...), at most
+  :data:`MAX_WRAPPER_DEPTH` levels below the root.
+
+:func:`detect` reads only as far as the Document's start tag (lxml iterparse
+with the hardened settings of :mod:`gateway.mx`); :func:`detect_tree` does the
+same on an already parsed tree and also checks the AppHdr's ``MsgDefIdr``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from gateway.messages import ISO_NAMESPACE_PREFIX, MessageId
+from gateway.mx import _doctype_finding, _syntax_finding, scan_prolog
+from gateway.report import Finding, finding
+
+__all__ = ["MAX_WRAPPER_DEPTH", "Detection", "detect", "detect_tree"]
+
+MAX_WRAPPER_DEPTH = 3
+
+
+@dataclass(slots=True)
+class Detection:
+    """What :func:`detect` found.
+
+    ``envelope`` is one of ``Document``, ``AppHdr`` or ``<Wrapper>/AppHdr+Document``
+    (``<Wrapper>/Document`` when the wrapper holds no AppHdr).
+    """
+
+    message_id: MessageId | None
+    envelope: str | None = None
+    apphdr_id: MessageId | None = None
+    apphdr_msg_def: str | None = None
+    document: etree._Element | None = None
+    apphdr: etree._Element | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _split(tag: object) -> tuple[str, str]:
+    if not isinstance(tag, str):
+        return "", ""
+    if tag.startswith("{"):
+        ns, _, local = tag[1:].partition("}")
+        return ns, local
+    return "", tag
+
+
+def _iso(ns: str) -> bool:
+    return ns.startswith(ISO_NAMESPACE_PREFIX)
+
+
+def _msgdefidr(apphdr: etree._Element) -> str | None:
+    ns, _ = _split(apphdr.tag)
+    value = apphdr.findtext(f"{{{ns}}}MsgDefIdr")
+    return value.strip() if value is not None else None
+
+
+def detect_tree(root: etree._Element) -> Detection:
+    """Classify a parsed document (see module docstring)."""
+    ns, local = _split(root.tag)
+    if _iso(ns):
+        mid = MessageId.from_namespace(ns)
+        if mid is None:
+            return Detection(None, local, findings=[_unknown_ns(ns, root)])
+        if local == "AppHdr":
+            return Detection(mid, "AppHdr", apphdr_id=mid, apphdr=root, document=None)
+        return Detection(mid, local, document=root)
+    # A wrapper: search breadth-first for Document / AppHdr.
+    documents: list[etree._Element] = []
+    apphdrs: list[etree._Element] = []
+    level: list[etree._Element] = [root]
+    for _ in range(MAX_WRAPPER_DEPTH):
+        children = [child for element in level for child in element if isinstance(child.tag, str)]
+        for child in children:
+            cns, clocal = _split(child.tag)
+            if clocal == "Document" and (_iso(cns) or not cns):
+                documents.append(child)
+            elif clocal == "AppHdr":
+                apphdrs.append(child)
+        if documents or apphdrs:
+            break
+        level = children
+    return _from_parts(local, documents, apphdrs)
+
+
+def _from_parts(
+    wrapper: str, documents: list[etree._Element], apphdrs: list[etree._Element]
+) -> Detection:
+    apphdr = apphdrs[0] if apphdrs else None
+    apphdr_id = MessageId.from_namespace(_split(apphdr.tag)[0]) if apphdr is not None else None
+    findings: list[Finding] = []
+    if not documents:
+        if apphdr is not None and apphdr_id is not None:
+            return Detection(apphdr_id, f"{wrapper}/AppHdr", apphdr_id=apphdr_id, apphdr=apphdr)
+        findings.append(
+            finding(
+                "detect.no_document",
+                f"No ISO 20022 Document element found under <{wrapper}>.",
+                line=None,
+            )
+        )
+        return Detection(None, wrapper, findings=findings)
+    if len(documents) > 1:
+        findings.append(
+            finding(
+                "detect.multiple_documents",
+                f"{len(documents)} Document elements under <{wrapper}>; exactly one expected.",
+                line=documents[1].sourceline,
+            )
+        )
+    document = documents[0]
+    dns, _ = _split(document.tag)
+    mid = MessageId.from_namespace(dns)
+    if mid is None:
+        findings.append(_unknown_ns(dns, document))
+    envelope = f"{wrapper}/AppHdr+Document" if apphdr is not None else f"{wrapper}/Document"
+    detection = Detection(
+        mid, envelope, apphdr_id=apphdr_id, document=document, apphdr=apphdr, findings=findings
+    )
+    if apphdr is not None:
+        if apphdr_id is None or apphdr_id.business_area != "head":
+            findings.append(
+                finding(
+                    "detect.apphdr_unknown",
+                    f"AppHdr namespace {_split(apphdr.tag)[0]!r} is not a head.001 namespace.",
+                    line=apphdr.sourceline,
+                )
+            )
+        detection.apphdr_msg_def = _msgdefidr(apphdr)
+        _check_msgdefidr(detection)
+    return detection
+
+
+def _check_msgdefidr(detection: Detection) -> None:
+    declared, mid, apphdr = detection.apphdr_msg_def, detection.message_id, detection.apphdr
+    if apphdr is None or mid is None or declared is None:
+        return
+    # CBPR+ and market practice allow a usage-guideline suffix: pacs.008.001.08 or
+    # pacs.008.001.08+cbpr... the message id must be the leading part.
+    if declared == str(mid) or declared.startswith(f"{mid}."):
+        return
+    node = apphdr.find(f"{{{_split(apphdr.tag)[0]}}}MsgDefIdr")
+    detection.findings.append(
+        finding(
+            "detect.apphdr_mismatch",
+            f"AppHdr MsgDefIdr is {declared!r} but the Document is {mid}.",
+            line=node.sourceline if node is not None else apphdr.sourceline,
+            xpath="/AppHdr/MsgDefIdr",
+            context={"msg_def_idr": declared, "document": str(mid)},
+        )
+    )
+
+
+def _unknown_ns(ns: str, element: etree._Element) -> Finding:
+    return finding(
+        "detect.unknown_namespace",
+        f"Namespace {ns!r} does not identify an ISO 20022 message.",
+        line=element.sourceline,
+    )
+
+
+def detect(payload: bytes) -> Detection:
+    """Detect message id and envelope, reading only up to the Document start tag.
+
+    The returned detection carries no elements (``document``/``apphdr`` are
+    ``None``) and does not check the AppHdr's MsgDefIdr; use :func:`detect_tree`
+    on a parsed tree for that.
+    """
+    doctype_at = scan_prolog(payload)
+    if doctype_at is not None:
+        return Detection(None, findings=[_doctype_finding(*doctype_at)])
+    events = etree.iterparse(
+        io.BytesIO(payload),
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+    )
+    root_local: str | None = None
+    apphdr_id: MessageId | None = None
+    depth = -1
+    try:
+        for event, element in events:
+            if event == "end":
+                depth -= 1
+                continue
+            depth += 1
+            ns, local = _split(element.tag)
+            if depth == 0:
+                root_local = local
+                if _iso(ns):
+                    mid = MessageId.from_namespace(ns)
+                    if mid is None:
+                        return Detection(None, local, findings=[_unknown_ns(ns, element)])
+                    envelope = "AppHdr" if local == "AppHdr" else local
+                    return Detection(mid, envelope, apphdr_id=mid if local == "AppHdr" else None)
+                continue
+            if depth > MAX_WRAPPER_DEPTH:
+                continue
+            if local == "AppHdr" and apphdr_id is None:
+                apphdr_id = MessageId.from_namespace(ns)
+            elif local == "Document" and (_iso(ns) or not ns):
+                mid = MessageId.from_namespace(ns)
+                shape = "AppHdr+Document" if apphdr_id else "Document"
+                detection = Detection(mid, f"{root_local}/{shape}", apphdr_id=apphdr_id)
+                if mid is None:
+                    detection.findings.append(_unknown_ns(ns, element))
+                return detection
+    except etree.XMLSyntaxError as exc:
+        return Detection(None, root_local, findings=[_syntax_finding(exc)])
+    if apphdr_id is not None and root_local is not None:
+        return Detection(apphdr_id, f"{root_local}/AppHdr", apphdr_id=apphdr_id)
+    return Detection(
+        None,
+        root_local,
+        findings=[finding("detect.no_document", "No ISO 20022 Document element was found.")],
+    )

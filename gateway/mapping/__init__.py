@@ -1,0 +1,34 @@
+"""Declarative mappings between message formats and the canonical payment event.
+
+``spec`` loads and compiles mapping files (closed vocabulary, no eval),
+``engine`` applies them (``map_inbound``), ``lint`` checks them against XSDs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.errors import MappingError
+from gateway.mapping.engine import MapResult, map_inbound
+from gateway.mapping.spec import Mapping, load_mapping
+
+__all__ = ["MapResult", "Mapping", "MappingRegistry", "load_mapping", "map_inbound"]
+
+
+class MappingRegistry:
+    """All mapping files of a folder (``<message id>.yaml``; sub-folders hold includes)."""
+
+    def __init__(self, mappings: list[Mapping]) -> None:
+        self._by_id = {str(m.message_id): m for m in mappings}
+
+    @classmethod
+    def load(cls, folder: Path) -> MappingRegistry:
+        if not folder.is_dir():
+            raise MappingError(f"mapping folder {folder} does not exist")
+        return cls([load_mapping(path) for path in sorted(folder.glob("*.yaml"))])
+
+    def get(self, message_id: str) -> Mapping | None:
+        return self._by_id.get(message_id)
+
+    def all(self) -> list[Mapping]:
+        return list(self._by_id.values())

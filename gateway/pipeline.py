@@ -1,0 +1,196 @@
+"""The inbound pipeline: detect -> parse -> validate -> map, one report per message.
+
+:class:`Gateway` holds what is loaded once per process (settings, schema
+registry, mappings); :meth:`Gateway.inbound` runs one message through every
+step and returns an :class:`InboundResult` (the report and, unless the message
+was rejected, its canonical events as JSON-ready dicts). The CLI and the HTTP
+API are thin layers over it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lxml import etree
+
+from gateway.detect import Detection, detect_tree
+from gateway.mapping import MappingRegistry, map_inbound
+from gateway.mx import parse_xml
+from gateway.report import Finding, Outcome, Report, SchemaUse, Severity, finding, outcome_of
+from gateway.schemas import SchemaRegistry
+from gateway.settings import Settings
+
+__all__ = ["Gateway", "InboundResult"]
+
+
+@dataclass(slots=True)
+class InboundResult:
+    report: Report
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.report.outcome is not Outcome.REJECTED
+
+    def report_json(self) -> dict[str, Any]:
+        return self.report.model_dump(mode="json")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round((now - self._last) * 1000, 3)
+        self._last = now
+
+
+def _has_error(findings: list[Finding]) -> bool:
+    return any(f.severity is Severity.ERROR for f in findings)
+
+
+def _business_message_id(document: etree._Element | None) -> str | None:
+    if document is None:
+        return None
+    for top in document:
+        for child in top:
+            if isinstance(child.tag, str) and child.tag.endswith("GrpHdr"):
+                ns = child.tag[: child.tag.index("}") + 1] if child.tag.startswith("{") else ""
+                found = child.findtext(f"{ns}MsgId")
+                return str(found) if found is not None else None
+    return None
+
+
+class Gateway:
+    """Loaded resources and the inbound pipeline."""
+
+    def __init__(
+        self, settings: Settings, schemas: SchemaRegistry, mappings: MappingRegistry
+    ) -> None:
+        self.settings = settings
+        self.schemas = schemas
+        self.mappings = mappings
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Gateway:
+        return cls(
+            settings, SchemaRegistry.load(settings), MappingRegistry.load(settings.mapping_dir)
+        )
+
+    def inbound(
+        self, payload: bytes, *, tenant: str | None = None, channel: str | None = None
+    ) -> InboundResult:
+        received_at = datetime.now(UTC)
+        clock = _Clock()
+        digest = hashlib.sha256(payload).hexdigest()
+        findings: list[Finding] = []
+        judged_by: list[SchemaUse] = []
+        events: list[dict[str, Any]] = []
+
+        parsed = parse_xml(payload, max_bytes=self.settings.max_payload_bytes)
+        findings.extend(parsed.findings)
+        clock.lap("parse")
+        detection = Detection(None)
+        if parsed.tree is not None:
+            detection = detect_tree(parsed.tree.getroot())
+            findings.extend(detection.findings)
+            clock.lap("detect")
+            findings.extend(self._validate(detection, judged_by))
+            clock.lap("schema")
+            if not _has_error(findings) and detection.document is not None:
+                events = self._map(detection, digest, tenant, findings, judged_by)
+                clock.lap("map")
+        outcome = outcome_of(findings)
+        if outcome is Outcome.REJECTED:
+            events = []
+        report = Report(
+            report_id=str(uuid.uuid4()),
+            tenant=tenant,
+            channel=channel,
+            received_at=received_at,
+            message_id=str(detection.message_id) if detection.message_id else None,
+            envelope=detection.envelope,
+            business_message_id=_business_message_id(detection.document),
+            payload_sha256=digest,
+            payload_size=len(payload),
+            outcome=outcome,
+            findings=findings,
+            judged_by=judged_by,
+            event_ids=[event["event_id"] for event in events],
+            transaction_count=len(events),
+            timings_ms=clock.timings,
+        )
+        return InboundResult(report, events)
+
+    def _validate(self, detection: Detection, judged_by: list[SchemaUse]) -> list[Finding]:
+        findings: list[Finding] = []
+        targets: list[tuple[etree._Element, str, str]] = []
+        if detection.document is not None and detection.message_id is not None:
+            targets.append((detection.document, str(detection.message_id), "schema"))
+        if detection.apphdr is not None and detection.apphdr_id is not None:
+            kind = "schema" if detection.document is None else "apphdr_schema"
+            targets.append((detection.apphdr, str(detection.apphdr_id), kind))
+        for element, message_id, kind in targets:
+            entry = self.schemas.get(message_id)
+            if entry is None:
+                findings.append(
+                    finding(
+                        "schema.not_installed",
+                        f"No schema is installed for {message_id}; add it with "
+                        f"`isogw schemas add` or GATEWAY_SCHEMA_DIRS.",
+                        line=element.sourceline,
+                        severity=Severity.ERROR if kind == "schema" else Severity.WARNING,
+                        context={"message_id": message_id},
+                    )
+                )
+                continue
+            judged_by.append(entry.use(kind))
+            findings.extend(self.schemas.validate(element, entry))
+        return findings
+
+    def _map(
+        self,
+        detection: Detection,
+        digest: str,
+        tenant: str | None,
+        findings: list[Finding],
+        judged_by: list[SchemaUse],
+    ) -> list[dict[str, Any]]:
+        assert detection.document is not None
+        assert detection.message_id is not None
+        mapping = self.mappings.get(str(detection.message_id))
+        if mapping is None:
+            findings.append(
+                finding(
+                    "mapping.not_available",
+                    f"No mapping file for {detection.message_id}: validated, no events produced.",
+                )
+            )
+            return []
+        judged_by.append(
+            SchemaUse(
+                kind="mapping",
+                id=str(mapping.message_id),
+                origin=str(mapping.file.name),
+                sha256=mapping.sha256,
+                version=mapping.version,
+            )
+        )
+        source = {
+            "message_id": str(detection.message_id),
+            "business_message_id": _business_message_id(detection.document),
+            "payload_sha256": digest,
+            "envelope": detection.envelope,
+        }
+        result = map_inbound(
+            detection.document, mapping, seed=f"{tenant or '-'}:{digest}", source=source
+        )
+        findings.extend(result.findings)
+        return result.events

@@ -1,0 +1,239 @@
+"""Findings and validation reports (DESIGN.md §3, "Validation report").
+
+A :class:`Finding` is one content problem: a stable ``code`` from the closed
+:data:`CATALOGUE`, a severity, the validation ``layer`` that found it, a
+location (line/column and an XPath-like path for XML, the tag for MT), a
+human message and, where one applies, an ISO 20022 ``ExternalStatusReason1Code``
+(``iso_reason``) that a pacs.002/pain.002 rejection would carry.
+
+The catalogue is the single documented list of codes; ``docs/findings.md`` is
+generated from it and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CATALOGUE",
+    "CodeSpec",
+    "Finding",
+    "Layer",
+    "Location",
+    "Outcome",
+    "Report",
+    "SchemaUse",
+    "Severity",
+    "finding",
+    "outcome_of",
+]
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Layer(StrEnum):
+    INPUT = "input"  # size, encoding, well-formedness, hostile constructs
+    DETECT = "detect"  # message type and envelope
+    SCHEMA = "schema"  # official XSD
+    BUSINESS = "business"
+    SCHEME = "scheme"
+    TENANT = "tenant"
+    MAPPING = "mapping"
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSpec:
+    severity: Severity
+    layer: Layer
+    iso_reason: str | None
+    summary: str
+
+
+_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+#: The closed catalogue of finding codes. Adding a code is a documented change.
+CATALOGUE: dict[str, CodeSpec] = {
+    # input layer: the bytes cannot be trusted or read
+    "xml.too_large": CodeSpec(
+        _E, Layer.INPUT, "FF01", "Payload exceeds the configured size limit."
+    ),
+    "xml.malformed": CodeSpec(_E, Layer.INPUT, "FF01", "Payload is not well-formed XML."),
+    "xml.too_deep": CodeSpec(_E, Layer.INPUT, "FF01", "Element nesting exceeds the depth limit."),
+    "xml.doctype_forbidden": CodeSpec(
+        _E, Layer.INPUT, "FF01", "A DOCTYPE (DTD, entity declarations) is present; never processed."
+    ),
+    "xml.entity_forbidden": CodeSpec(
+        _E, Layer.INPUT, "FF01", "An entity reference is present; entities are never expanded."
+    ),
+    "xml.processing_instruction": CodeSpec(
+        _W, Layer.INPUT, None, "A processing instruction is present; it was ignored."
+    ),
+    "xml.empty": CodeSpec(_E, Layer.INPUT, "FF01", "Payload is empty."),
+    # detect layer: which message, which envelope
+    "detect.no_document": CodeSpec(
+        _E, Layer.DETECT, "FF01", "No ISO 20022 Document element was found."
+    ),
+    "detect.unknown_namespace": CodeSpec(
+        _E, Layer.DETECT, "FF01", "The Document namespace is not an ISO 20022 message namespace."
+    ),
+    "detect.multiple_documents": CodeSpec(
+        _E, Layer.DETECT, "FF01", "More than one Document element was found in the envelope."
+    ),
+    "detect.apphdr_mismatch": CodeSpec(
+        _E,
+        Layer.DETECT,
+        "FF01",
+        "The AppHdr MsgDefIdr does not name the message carried by the Document.",
+    ),
+    "detect.apphdr_unknown": CodeSpec(
+        _W, Layer.DETECT, None, "The AppHdr namespace is not a known head.001 version."
+    ),
+    # schema layer: official XSD
+    "schema.not_installed": CodeSpec(
+        _E, Layer.SCHEMA, "FF02", "No schema is installed for this message id."
+    ),
+    "schema.element_content": CodeSpec(
+        _E, Layer.SCHEMA, "FF01", "Unexpected, missing or misplaced child element."
+    ),
+    "schema.pattern": CodeSpec(
+        _E, Layer.SCHEMA, "FF01", "Value does not match the required pattern."
+    ),
+    "schema.enumeration": CodeSpec(
+        _E, Layer.SCHEMA, "FF01", "Value is not one of the allowed codes."
+    ),
+    "schema.length": CodeSpec(_E, Layer.SCHEMA, "FF01", "Value is too short or too long."),
+    "schema.digits": CodeSpec(_E, Layer.SCHEMA, "FF01", "Too many total or fraction digits."),
+    "schema.range": CodeSpec(_E, Layer.SCHEMA, "FF01", "Value outside the allowed range."),
+    "schema.datatype": CodeSpec(
+        _E, Layer.SCHEMA, "FF01", "Value is not of the required type (date, decimal, boolean...)."
+    ),
+    "schema.attribute": CodeSpec(
+        _E, Layer.SCHEMA, "FF01", "Attribute missing, unknown or invalid."
+    ),
+    "schema.root": CodeSpec(_E, Layer.SCHEMA, "FF01", "Root element not declared by the schema."),
+    "schema.invalid": CodeSpec(_E, Layer.SCHEMA, "FF01", "Other XSD validity violation."),
+    # mapping layer
+    "mapping.not_available": CodeSpec(
+        _W, Layer.MAPPING, None, "No mapping file for this message id: no events produced."
+    ),
+    "mapping.missing_mandatory": CodeSpec(
+        _E, Layer.MAPPING, "FF01", "Data the canonical event requires is absent; never defaulted."
+    ),
+    "mapping.invalid_value": CodeSpec(
+        _E, Layer.MAPPING, "FF01", "A value could not be converted to its canonical type."
+    ),
+    "mapping.unmapped": CodeSpec(
+        _W,
+        Layer.MAPPING,
+        None,
+        "Elements present in the message that no mapping rule consumes (data not carried on).",
+    ),
+}
+
+
+class Location(BaseModel):
+    """Where a finding points. Any field may be absent when unknown."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line: int | None = None
+    column: int | None = None
+    xpath: str | None = None
+    mt_tag: str | None = None
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    severity: Severity
+    layer: Layer
+    location: Location = Field(default_factory=Location)
+    message: str
+    iso_reason: str | None = None
+    rule: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+def finding(
+    code: str,
+    message: str,
+    *,
+    line: int | None = None,
+    column: int | None = None,
+    xpath: str | None = None,
+    mt_tag: str | None = None,
+    severity: Severity | None = None,
+    rule: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> Finding:
+    """Build a finding for a catalogued ``code`` (unknown codes are a programming error)."""
+    spec = CATALOGUE[code]
+    return Finding(
+        code=code,
+        severity=severity or spec.severity,
+        layer=spec.layer,
+        location=Location(line=line, column=column, xpath=xpath, mt_tag=mt_tag),
+        message=message,
+        iso_reason=spec.iso_reason,
+        rule=rule,
+        context=context or {},
+    )
+
+
+def outcome_of(findings: list[Finding]) -> Outcome:
+    severities = {f.severity for f in findings}
+    if Severity.ERROR in severities:
+        return Outcome.REJECTED
+    if Severity.WARNING in severities:
+        return Outcome.ACCEPTED_WITH_WARNINGS
+    return Outcome.ACCEPTED
+
+
+class SchemaUse(BaseModel):
+    """Which artefact judged the message: schema, AppHdr schema or mapping file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str  # "schema" | "apphdr_schema" | "mapping"
+    id: str
+    origin: str
+    sha256: str
+    version: str | None = None
+
+
+class Report(BaseModel):
+    """One validation report: the verdict on one message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    report_id: str
+    tenant: str | None = None
+    channel: str | None = None
+    received_at: datetime
+    message_id: str | None
+    envelope: str | None = None
+    business_message_id: str | None = None
+    payload_sha256: str
+    payload_size: int
+    outcome: Outcome
+    findings: list[Finding]
+    judged_by: list[SchemaUse] = Field(default_factory=list)
+    event_ids: list[str] = Field(default_factory=list)
+    transaction_count: int = 0
+    timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,57 @@
+"""A 10,000-transaction pain.001 validates and maps in bounded memory and time."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.generate_pain001 import generate
+
+N_TX = 10_000
+#: Peak RSS allowed for the whole CLI process (interpreter, schemas, tree, events).
+MAX_RSS_MB = 400
+#: Generous wall-clock bound for CI; the benchmark tracks the real budget.
+MAX_SECONDS = 20
+
+
+@pytest.mark.slow
+def test_ten_thousand_transactions_in_bounded_memory(
+    tmp_path: Path, test_env: dict[str, str]
+) -> None:
+    message = tmp_path / "pain001-10k.xml"
+    message.write_bytes(generate(N_TX, n_pmtinf=4))
+    assert message.stat().st_size > 8_000_000
+    events_file = tmp_path / "events.json"
+    started = time.perf_counter()
+    with events_file.open("wb") as out:
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", "map", str(message)],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **test_env},
+            check=False,
+            timeout=300,
+        )
+    elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stderr)
+    assert report["outcome"] == "accepted", report["findings"][:5]
+    assert report["transaction_count"] == N_TX
+    events = json.loads(events_file.read_bytes())
+    assert len(events) == N_TX
+    assert len({e["event_id"] for e in events}) == N_TX
+    assert len({e["ids"]["end_to_end_id"] for e in events}) == N_TX
+    assert {e["payment_information"]["id"] for e in events} == {
+        e["ids"]["payment_information_id"] for e in events
+    }
+    assert len({e["ids"]["payment_information_id"] for e in events}) == 4
+    assert peak_mb < MAX_RSS_MB, f"peak RSS {peak_mb:.0f} MB"
+    assert elapsed < MAX_SECONDS, f"took {elapsed:.1f} s"

