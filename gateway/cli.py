@@ -9,7 +9,6 @@ which key, file or value).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -77,6 +76,13 @@ def _read(path: Path) -> bytes:
         raise _fail(f"cannot read {path}: {exc.strerror or exc}", 2) from exc
 
 
+def _inbound(gateway: Gateway, path: Path) -> InboundResult:
+    try:
+        return gateway.inbound(_read(path), channel="cli")
+    except GatewayError as exc:  # e.g. an operator schema that does not compile
+        raise _fail(f"{path}: {exc.message}", 3) from exc
+
+
 def _dump(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
@@ -124,7 +130,7 @@ def validate(
     with _progress(len(files)) as progress:
         task = progress.add_task("validate", total=len(files))
         for path in files:
-            result = gateway.inbound(_read(path), channel="cli")
+            result = _inbound(gateway, path)
             rejected += result.report.outcome is Outcome.REJECTED
             if output_format is OutputFormat.json:
                 out.write(_dump({"file": str(path), **result.report_json()}) + b"\n")
@@ -147,7 +153,7 @@ def map_(
     """
     if not file.is_file():
         raise _fail(f"no such file: {file}", 2)
-    result = _gateway().inbound(_read(file), channel="cli")
+    result = _inbound(_gateway(), file)
     out = sys.stdout.buffer
     if output_format is OutputFormat.json:
         out.write(b"[")
@@ -224,18 +230,40 @@ def schemas_sync(
 
 @mappings_app.command("lint")
 def mappings_lint(output_format: FormatOpt = OutputFormat.text) -> None:
-    """Check every mapping file against its XSD and print a coverage summary."""
-    from gateway.mapping.lint import lint_command
+    """Check every mapping file against its XSD and print a coverage summary.
 
+    Exits 1 when any mapping has errors (paths that cannot exist, wrong types).
+    """
+    from gateway.mapping.lint import lint_all
+
+    gateway = _gateway()
     try:
-        code = lint_command(_gateway(), json_output=output_format is OutputFormat.json)
+        results = lint_all(gateway.mappings, gateway.schemas)
     except GatewayError as exc:
         raise _fail(exc.message, 3) from exc
-    raise typer.Exit(code)
-
-
-def _iter_files(paths: list[Path]) -> Iterator[Path]:  # pragma: no cover - helper for later use
-    yield from paths
+    for result in results:
+        if output_format is OutputFormat.json:
+            row = {
+                "message_id": result.message_id,
+                "file": str(result.file),
+                "schema": str(result.schema) if result.schema else None,
+                "ok": result.ok,
+                "errors": result.errors,
+                "warnings": result.warnings,
+                "coverage": [
+                    {
+                        "scope": "/".join(c.path),
+                        "consumed": c.consumed,
+                        "total": c.total,
+                        "unread": list(c.unread),
+                    }
+                    for c in result.coverage
+                ],
+            }
+            sys.stdout.buffer.write(_dump(row) + b"\n")
+        else:
+            typer.echo("\n".join(result.lines()))
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
 
 
 def main() -> None:

@@ -5,8 +5,12 @@ Accepted shapes (prefixed or default namespaces alike):
 * a bare ``Document`` (``urn:iso:std:iso:20022:tech:xsd:<message id>``);
 * an ``AppHdr`` (head.001) on its own: the message id is the AppHdr's;
 * any single wrapper element holding an ``AppHdr`` and a ``Document``
-  (``BizMsgEnvlp``, ``RequestPayload``, SWIFT's ``Envelope`` ...), at most
-  :data:`MAX_WRAPPER_DEPTH` levels below the root.
+  (``BizMsgEnvlp``, ``RequestPayload``, SWIFT's ``Envelope``, ISO's nvlp.001 ...),
+  at most :data:`MAX_WRAPPER_DEPTH` levels below the root.
+
+:func:`detect` stops at the Document's start tag, so an AppHdr that comes *after* the
+Document is not seen there (the envelope reads ``<Wrapper>/Document``); the pipeline
+uses :func:`detect_tree`, which sees both.
 
 :func:`detect` reads only as far as the Document's start tag (lxml iterparse
 with the hardened settings of :mod:`gateway.mx`); :func:`detect_tree` does the
@@ -68,29 +72,39 @@ def _msgdefidr(apphdr: etree._Element) -> str | None:
 def detect_tree(root: etree._Element) -> Detection:
     """Classify a parsed document (see module docstring)."""
     ns, local = _split(root.tag)
-    if _iso(ns):
+    if local in _MESSAGE_ROOTS:
+        if not _iso(ns):
+            return Detection(None, local, findings=[_unknown_ns(ns, root)])
         mid = MessageId.from_namespace(ns)
         if mid is None:
             return Detection(None, local, findings=[_unknown_ns(ns, root)])
         if local == "AppHdr":
             return Detection(mid, "AppHdr", apphdr_id=mid, apphdr=root, document=None)
         return Detection(mid, local, document=root)
-    # A wrapper: search breadth-first for Document / AppHdr.
+    # A wrapper: search every level (never inside a Document or AppHdr) for both parts.
     documents: list[etree._Element] = []
     apphdrs: list[etree._Element] = []
     level: list[etree._Element] = [root]
     for _ in range(MAX_WRAPPER_DEPTH):
-        children = [child for element in level for child in element if isinstance(child.tag, str)]
-        for child in children:
-            cns, clocal = _split(child.tag)
-            if clocal == "Document" and (_iso(cns) or not cns):
-                documents.append(child)
-            elif clocal == "AppHdr":
-                apphdrs.append(child)
-        if documents or apphdrs:
-            break
-        level = children
+        below: list[etree._Element] = []
+        for element in level:
+            for child in element:
+                if not isinstance(child.tag, str):
+                    continue
+                clocal = _split(child.tag)[1]
+                if clocal == "Document":
+                    documents.append(child)
+                elif clocal == "AppHdr":
+                    apphdrs.append(child)
+                else:
+                    below.append(child)
+        level = below
     return _from_parts(local, documents, apphdrs)
+
+
+#: Roots that are the message itself; any other root is a wrapper (including ISO's own
+#: Business Message Envelope, nvlp.001, whose namespace is an ISO one).
+_MESSAGE_ROOTS = frozenset({"Document", "AppHdr"})
 
 
 def _from_parts(
@@ -145,8 +159,8 @@ def _check_msgdefidr(detection: Detection) -> None:
     declared, mid, apphdr = detection.apphdr_msg_def, detection.message_id, detection.apphdr
     if apphdr is None or mid is None or declared is None:
         return
-    # CBPR+ and market practice allow a usage-guideline suffix: pacs.008.001.08 or
-    # pacs.008.001.08+cbpr... the message id must be the leading part.
+    # Market practice sometimes appends a usage-guideline suffix after a dot
+    # (pacs.008.001.08.xyz): the message id must be the leading part.
     if declared == str(mid) or declared.startswith(f"{mid}."):
         return
     node = apphdr.find(f"{{{_split(apphdr.tag)[0]}}}MsgDefIdr")
@@ -179,6 +193,8 @@ def detect(payload: bytes) -> Detection:
     doctype_at = scan_prolog(payload)
     if doctype_at is not None:
         return Detection(None, findings=[_doctype_finding(*doctype_at)])
+    if not payload.strip():
+        return Detection(None, findings=[finding("xml.empty", "The payload is empty.")])
     events = etree.iterparse(
         io.BytesIO(payload),
         events=("start", "end"),
@@ -189,30 +205,42 @@ def detect(payload: bytes) -> Detection:
     )
     root_local: str | None = None
     apphdr_id: MessageId | None = None
+    apphdr_seen = False
     depth = -1
+    skip_below: int | None = None  # inside an AppHdr: nothing there is a message part
     try:
         for event, element in events:
             if event == "end":
+                if skip_below is not None and depth == skip_below:
+                    skip_below = None
                 depth -= 1
                 continue
             depth += 1
+            if skip_below is not None:
+                continue
             ns, local = _split(element.tag)
             if depth == 0:
                 root_local = local
-                if _iso(ns):
-                    mid = MessageId.from_namespace(ns)
+                docinfo = element.getroottree().docinfo
+                if docinfo.doctype or docinfo.internalDTD is not None:  # defence in depth
+                    return Detection(None, findings=[_doctype_finding(1, 1)])
+                if local in _MESSAGE_ROOTS:
+                    mid = MessageId.from_namespace(ns) if _iso(ns) else None
                     if mid is None:
                         return Detection(None, local, findings=[_unknown_ns(ns, element)])
-                    envelope = "AppHdr" if local == "AppHdr" else local
-                    return Detection(mid, envelope, apphdr_id=mid if local == "AppHdr" else None)
+                    is_hdr = local == "AppHdr"
+                    return Detection(mid, local, apphdr_id=mid if is_hdr else None)
                 continue
             if depth > MAX_WRAPPER_DEPTH:
                 continue
-            if local == "AppHdr" and apphdr_id is None:
-                apphdr_id = MessageId.from_namespace(ns)
-            elif local == "Document" and (_iso(ns) or not ns):
-                mid = MessageId.from_namespace(ns)
-                shape = "AppHdr+Document" if apphdr_id else "Document"
+            if local == "AppHdr":
+                if not apphdr_seen:
+                    apphdr_seen = True
+                    apphdr_id = MessageId.from_namespace(ns) if _iso(ns) else None
+                skip_below = depth
+            elif local == "Document":
+                mid = MessageId.from_namespace(ns) if _iso(ns) else None
+                shape = "AppHdr+Document" if apphdr_seen else "Document"
                 detection = Detection(mid, f"{root_local}/{shape}", apphdr_id=apphdr_id)
                 if mid is None:
                     detection.findings.append(_unknown_ns(ns, element))

@@ -351,6 +351,14 @@ class PaymentEvent(_Model):
     creditor_account: Account | None = None
     creditor_agent: Agent | None = None
     ultimate_creditor: Party | None = None
+    debtor_institution: Agent | None = Field(
+        default=None, description="pacs.009: the debtor is a financial institution (Dbtr)."
+    )
+    creditor_institution: Agent | None = Field(
+        default=None, description="pacs.009: the creditor is a financial institution (Cdtr)."
+    )
+    ultimate_debtor_institution: Agent | None = None
+    ultimate_creditor_institution: Agent | None = None
     debtor_agent_account: Account | None = None
     creditor_agent_account: Account | None = None
     instructing_agent: Agent | None = None

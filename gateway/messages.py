@@ -17,8 +17,11 @@ __all__ = ["ISO_NAMESPACE_PREFIX", "MessageId"]
 
 ISO_NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
 
-_MX_RE = re.compile(r"^(?P<area>[a-z]{4})\.(?P<msg>\d{3})\.(?P<variant>\d{3})\.(?P<version>\d{2})$")
-_MT_RE = re.compile(r"^fin\.(?P<type>\d{3})(?:\.(?P<flag>[A-Z]{3,4}))?$")
+# \Z, not $: "$" also matches before a trailing newline.
+_MX_RE = re.compile(
+    r"^(?P<area>[a-z]{4})\.(?P<msg>\d{3})\.(?P<variant>\d{3})\.(?P<version>\d{2})\Z"
+)
+_MT_RE = re.compile(r"^fin\.(?P<type>\d{3})(?:\.(?P<flag>[A-Z]{3,5}))?\Z")
 
 
 @dataclass(frozen=True, slots=True, order=True)

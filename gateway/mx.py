@@ -59,17 +59,46 @@ class ParsedXml:
 
 
 _DOCTYPE = b"<!DOCTYPE"
-_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+# Byte-order marks and, for BOM-less documents, the first four bytes of "<?xm" / "<" in each
+# encoding (XML 1.0 Appendix F): the prolog is transcoded before it is scanned, so a DOCTYPE
+# cannot hide behind an encoding.
+_SIGNATURES: tuple[tuple[bytes, str, int], ...] = (
+    (b"\x00\x00\xfe\xff", "utf-32-be", 4),
+    (b"\xff\xfe\x00\x00", "utf-32-le", 4),
+    (b"\xfe\xff", "utf-16-be", 2),
+    (b"\xff\xfe", "utf-16-le", 2),
+    (b"\xef\xbb\xbf", "utf-8", 3),
+    (b"\x00\x00\x00\x3c", "utf-32-be", 0),
+    (b"\x3c\x00\x00\x00", "utf-32-le", 0),
+    (b"\x00\x3c\x00", "utf-16-be", 0),
+    (b"\x3c\x00", "utf-16-le", 0),
+    (b"\x4c\x6f\xa7\x94", "cp500", 0),  # EBCDIC "<?xm"
+)
 _WS = re.compile(rb"[ \t\r\n]*")
+_ENCODING = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"'][^>]*?\?>")
+_ASCII_COMPATIBLE = {"utf-8", "utf8", "us-ascii", "ascii", "utf-16", "utf-32", "iso-8859-1"}
 
 
 def _prolog_bytes(payload: bytes) -> bytes:
-    """The start of the payload as ASCII-compatible bytes (UTF-16 is transcoded)."""
+    """The start of the payload as ASCII-compatible bytes: other encodings (by BOM,
+    by first bytes, or as declared, e.g. UTF-7) are transcoded before the scan."""
     head = payload[:65536]
-    for bom, codec in _BOMS.items():
-        if head.startswith(bom):
-            return head[2:].decode(codec, errors="replace").encode("utf-8", errors="replace")
-    return head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    for signature, codec, skip in _SIGNATURES:
+        if head.startswith(signature):
+            if codec != "utf-8":
+                return head[skip:].decode(codec, errors="replace").encode("utf-8", "replace")
+            head = head[skip:]
+            break
+    declared = _ENCODING.match(head)
+    if declared:
+        name = declared.group(1).decode("ascii").lower().replace("_", "-")
+        if name not in _ASCII_COMPATIBLE and not name.startswith(("iso-8859", "windows-")):
+            try:
+                text = head[declared.end() :].decode(name, errors="replace")
+            except LookupError:
+                return head
+            return head[: declared.end()] + text.encode("utf-8", "replace")
+    return head
 
 
 def scan_prolog(payload: bytes) -> tuple[int, int] | None:

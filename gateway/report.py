@@ -127,6 +127,9 @@ CATALOGUE: dict[str, CodeSpec] = {
     ),
     "schema.root": CodeSpec(_E, Layer.SCHEMA, "FF01", "Root element not declared by the schema."),
     "schema.invalid": CodeSpec(_E, Layer.SCHEMA, "FF01", "Other XSD validity violation."),
+    "schema.too_many_errors": CodeSpec(
+        _E, Layer.SCHEMA, "FF01", "More XSD violations than the report lists (500); counted."
+    ),
     # mapping layer
     "mapping.not_available": CodeSpec(
         _W, Layer.MAPPING, None, "No mapping file for this message id: no events produced."

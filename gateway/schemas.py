@@ -21,6 +21,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +35,9 @@ from gateway.settings import Settings
 __all__ = ["SchemaEntry", "SchemaRegistry", "compile_schema", "read_target_namespace"]
 
 Source = Literal["official", "dir", "added"]
+
+#: XSD violations listed per validated element; the rest are counted in one finding.
+MAX_SCHEMA_FINDINGS = 500
 
 _TNS = re.compile(rb"""targetNamespace\s*=\s*["']([^"']+)["']""")
 
@@ -124,7 +128,18 @@ class SchemaRegistry:
         schema = self.compiled(entry)
         if schema.validate(element):
             return []
-        return [_to_finding(error, element) for error in schema.error_log]
+        log = schema.error_log
+        findings = [_to_finding(error, element) for error in islice(log, MAX_SCHEMA_FINDINGS)]
+        if len(log) > MAX_SCHEMA_FINDINGS:
+            findings.append(
+                finding(
+                    "schema.too_many_errors",
+                    f"{len(log) - MAX_SCHEMA_FINDINGS} further XSD violations not listed "
+                    f"(the first {MAX_SCHEMA_FINDINGS} are).",
+                    context={"total": len(log), "listed": MAX_SCHEMA_FINDINGS},
+                )
+            )
+        return findings
 
 
 def _entry(path: Path, source: Source, origin: str, digest: str) -> SchemaEntry:

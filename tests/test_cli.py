@@ -125,3 +125,19 @@ def test_schema_dirs_environment_variable_is_read(tmp_path: Path, test_env: dict
     line = json.loads(with_dir.stdout)
     assert line["outcome"] == "accepted_with_warnings"  # valid; no mapping for this id
     assert [f["code"] for f in line["findings"]] == ["mapping.not_available"]
+
+
+def test_mappings_lint_reports_coverage(test_env: dict[str, str]) -> None:
+    result = run(["mappings", "lint", "--format", "json"], test_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {row["message_id"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert {"pacs.008.001.08", "pain.001.001.09"} <= set(rows)
+    row = rows["pacs.008.001.08"]
+    assert row["ok"] is True
+    assert row["errors"] == []
+    scopes = {c["scope"]: c for c in row["coverage"]}
+    tx = scopes["FIToFICstmrCdtTrf/CdtTrfTxInf"]
+    assert 0 < tx["consumed"] < tx["total"]
+    assert "Tax" in tx["unread"]
+    text = run(["mappings", "lint"], test_env)
+    assert b"leaf paths read" in text.stdout

@@ -215,3 +215,24 @@ def test_every_transaction_becomes_exactly_one_event(
     assert [e["amounts"]["instructed"]["value"] for e in result.events] == [str(a) for _, a in flat]
     assert len({e["event_id"] for e in result.events}) == len(flat)
     assert not [f for f in result.findings if f.severity.value == "error"]
+
+
+def test_inner_objects_replace_outer_ones_while_dotted_groups_merge(tmp_path: Path) -> None:
+    text = MAPPING.replace(
+        "  charge_bearer: Hdr/ChrgBr\n",
+        "  charge_bearer: Hdr/ChrgBr\n  debtor: {path: Hdr/Dbtr, template: party}\n",
+    )
+    mapping = load_mapping(write(tmp_path, text))
+    body = BODY.replace(
+        "<ChrgBr>DEBT</ChrgBr></Hdr>",
+        "<ChrgBr>DEBT</ChrgBr>"
+        "<Dbtr><Nm>Group Co</Nm><PstlAdr><Ctry>FR</Ctry></PstlAdr></Dbtr></Hdr>",
+    ).replace("<Dbtr><Nm>Acme</Nm><PstlAdr><Ctry>DE</Ctry>", "<Dbtr><PstlAdr><Ctry>DE</Ctry>")
+    result = map_inbound(doc(body), mapping, seed="s", source={})
+    first, _, third = result.events
+    # block B1 has its own debtor (no name): it replaces the group's, no blending
+    assert first["debtor"] == {"postal_address": {"country": "DE", "address_lines": ["l1", "l2"]}}
+    assert third["debtor"] == {"name": "Group Co", "postal_address": {"country": "FR"}}
+    # dotted targets from both levels merge
+    assert first["ids"] == {"payment_information_id": "B1", "end_to_end_id": "E1"}
+    assert first["group"]["message_id"] == "M1"

@@ -94,7 +94,9 @@ class _Run:
         if spec.type == "amount":
             currency = element.get("Ccy")
             if text is None or currency is None:
-                self._invalid(element, scope_path, here, "an amount needs a value and a Ccy attribute")
+                self._invalid(
+                    element, scope_path, here, "an amount needs a value and a Ccy attribute"
+                )
                 return None
             return {"value": text.strip(), "currency": currency}
         if text is None:
@@ -143,7 +145,10 @@ class _Run:
             value: Any = None
             if spec.children and not spec.many:
                 # An element's ancestors are indexed too: absent path => nothing below it.
-                if not spec.path or here in index:
+                if not spec.path:
+                    group = self.values(spec.children, index, here, scope_el, scope_path)
+                    value = _Group(group) if group else None
+                elif here in index:
                     value = self.values(spec.children, index, here, scope_el, scope_path) or None
             else:
                 found = index.get(here) if spec.path else None
@@ -244,14 +249,21 @@ class _Run:
         ]
 
 
+class _Group(dict[str, Any]):
+    """Values of dotted targets (``ids.end_to_end_id``): merged field by field with the
+    same object from an outer scope. Any other object (a party, an agent, an account read
+    from one element) replaces the outer one whole, so two levels never blend into one
+    party that the message does not contain."""
+
+
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     if not base:
         return over
     out = dict(base)
     for key, value in over.items():
         current = out.get(key)
-        if isinstance(current, dict) and isinstance(value, dict):
-            out[key] = _merge(current, value)
+        if isinstance(value, _Group) and isinstance(current, dict):
+            out[key] = _Group(_merge(current, value))
         else:
             out[key] = value
     return out
