@@ -34,8 +34,10 @@ app = typer.Typer(
 )
 schemas_app = typer.Typer(help="Official and operator-added XSD schemas.", no_args_is_help=True)
 mappings_app = typer.Typer(help="Mapping files (mappings/).", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenant files (tenants/) and API keys.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(mappings_app, name="mappings")
+app.add_typer(tenants_app, name="tenants")
 
 _err = Console(stderr=True)
 #: Show a progress bar on stderr from this many files on.
@@ -264,6 +266,70 @@ def mappings_lint(output_format: FormatOpt = OutputFormat.text) -> None:
         else:
             typer.echo("\n".join(result.lines()))
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+def _tenant_file(tenant_id: str) -> Path:
+    from gateway.tenants import TenantRegistry
+
+    settings = _settings()
+    assert settings.tenants_dir is not None
+    try:
+        registry = TenantRegistry.load(settings.tenants_dir)
+    except GatewayError as exc:
+        raise _fail(exc.message, 3) from exc
+    path = registry.files.get(tenant_id)
+    if path is None:
+        raise _fail(f"no tenant {tenant_id!r} in {settings.tenants_dir}", 2)
+    return path
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """Validate every tenant file and list tenants with their key ids."""
+    from gateway.tenants import TenantRegistry
+
+    settings = _settings()
+    assert settings.tenants_dir is not None
+    try:
+        registry = TenantRegistry.load(settings.tenants_dir)
+    except GatewayError as exc:
+        raise _fail(exc.message, 3) from exc
+    for tenant in registry.all():
+        keys = ", ".join(k.id for k in tenant.api_keys) or "no keys"
+        typer.echo(f"{tenant.id:6} {tenant.region:6} {tenant.name}  [{keys}]")
+
+
+@tenants_app.command("add-key")
+def tenants_add_key(
+    tenant_id: Annotated[str, typer.Argument(help="Tenant id, e.g. EMEA.")],
+    label: Annotated[str | None, typer.Option(help="What the key is for.")] = None,
+) -> None:
+    """Create an API key: printed once; only its SHA-256 is stored in the tenant file."""
+    from gateway.tenants import add_key
+
+    path = _tenant_file(tenant_id)
+    try:
+        key, record = add_key(path, label)
+    except GatewayError as exc:
+        raise _fail(exc.message, 3) from exc
+    _err.print(f"added key {record.id} to {path}; it is shown only this once:")
+    typer.echo(key)
+
+
+@tenants_app.command("revoke-key")
+def tenants_revoke_key(
+    tenant_id: Annotated[str, typer.Argument(help="Tenant id.")],
+    key_id: Annotated[str, typer.Argument(help="The key id (the part after 'isogw_').")],
+) -> None:
+    """Remove an API key from the tenant file (other keys stay valid: rotation)."""
+    from gateway.tenants import revoke_key
+
+    path = _tenant_file(tenant_id)
+    try:
+        revoke_key(path, key_id)
+    except GatewayError as exc:
+        raise _fail(exc.message, 2) from exc
+    _err.print(f"revoked key {key_id} of {tenant_id}")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,13 +26,14 @@ from gateway.report import Finding, Outcome, Report, SchemaUse, Severity, findin
 from gateway.schemas import SchemaRegistry
 from gateway.settings import Settings
 
-__all__ = ["Gateway", "InboundResult"]
+__all__ = ["Gateway", "InboundResult", "business_message_id"]
 
 
 @dataclass(slots=True)
 class InboundResult:
     report: Report
     events: list[dict[str, Any]] = field(default_factory=list)
+    stage: str | None = None  # orchestration stage of the events (from the mapping file)
 
     @property
     def accepted(self) -> bool:
@@ -52,11 +54,18 @@ class _Clock:
         self._last = now
 
 
+def _relax(item: Finding) -> Finding:
+    if item.severity is not Severity.ERROR:
+        return item
+    context = {**item.context, "relaxed": True}
+    return item.model_copy(update={"severity": Severity.WARNING, "context": context})
+
+
 def _has_error(findings: list[Finding]) -> bool:
     return any(f.severity is Severity.ERROR for f in findings)
 
 
-def _business_message_id(document: etree._Element | None) -> str | None:
+def business_message_id(document: etree._Element | None) -> str | None:
     if document is None:
         return None
     for top in document:
@@ -85,8 +94,21 @@ class Gateway:
         )
 
     def inbound(
-        self, payload: bytes, *, tenant: str | None = None, channel: str | None = None
+        self,
+        payload: bytes,
+        *,
+        tenant: str | None = None,
+        channel: str | None = None,
+        relaxed: frozenset[str] = frozenset(),
+        extra_findings: Callable[[Detection], list[Finding]] | None = None,
     ) -> InboundResult:
+        """Run one message through every step.
+
+        ``relaxed``: finding codes a tenant relaxation downgrades from error to warning
+        (recorded in the finding's context). ``extra_findings``: a hook for checks that
+        need state outside the message (e.g. duplicate business message ids), run after
+        detection and before mapping.
+        """
         received_at = datetime.now(UTC)
         clock = _Clock()
         digest = hashlib.sha256(payload).hexdigest()
@@ -104,9 +126,15 @@ class Gateway:
             clock.lap("detect")
             findings.extend(self._validate(detection, judged_by))
             clock.lap("schema")
+            if extra_findings is not None:
+                findings.extend(extra_findings(detection))
+            if relaxed:
+                findings[:] = [_relax(f) if f.code in relaxed else f for f in findings]
             if not _has_error(findings) and detection.document is not None:
                 events = self._map(detection, digest, tenant, findings, judged_by)
                 clock.lap("map")
+        if relaxed:
+            findings[:] = [_relax(f) if f.code in relaxed else f for f in findings]
         outcome = outcome_of(findings)
         if outcome is Outcome.REJECTED:
             events = []
@@ -117,7 +145,7 @@ class Gateway:
             received_at=received_at,
             message_id=str(detection.message_id) if detection.message_id else None,
             envelope=detection.envelope,
-            business_message_id=_business_message_id(detection.document),
+            business_message_id=business_message_id(detection.document),
             payload_sha256=digest,
             payload_size=len(payload),
             outcome=outcome,
@@ -127,7 +155,8 @@ class Gateway:
             transaction_count=len(events),
             timings_ms=clock.timings,
         )
-        return InboundResult(report, events)
+        mapping = self.mappings.get(report.message_id) if report.message_id else None
+        return InboundResult(report, events, mapping.stage if mapping and events else None)
 
     def _validate(self, detection: Detection, judged_by: list[SchemaUse]) -> list[Finding]:
         findings: list[Finding] = []
@@ -185,7 +214,7 @@ class Gateway:
         )
         source = {
             "message_id": str(detection.message_id),
-            "business_message_id": _business_message_id(detection.document),
+            "business_message_id": business_message_id(detection.document),
             "payload_sha256": digest,
             "envelope": detection.envelope,
         }

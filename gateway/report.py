@@ -130,6 +130,13 @@ CATALOGUE: dict[str, CodeSpec] = {
     "schema.too_many_errors": CodeSpec(
         _E, Layer.SCHEMA, "FF01", "More XSD violations than the report lists (500); counted."
     ),
+    # business layer (rules that need more than the message itself)
+    "business.duplicate_message": CodeSpec(
+        _E,
+        Layer.BUSINESS,
+        "AM05",
+        "The tenant already submitted an accepted message with this business message id.",
+    ),
     # mapping layer
     "mapping.not_available": CodeSpec(
         _W, Layer.MAPPING, None, "No mapping file for this message id: no events produced."

@@ -28,6 +28,7 @@ from typing import Literal
 from lxml import etree
 
 from gateway.errors import SchemaCompileError, SchemaError, SchemaIntegrityError
+from gateway.masking import mask_quoted_values
 from gateway.messages import MessageId
 from gateway.report import Finding, SchemaUse, finding
 from gateway.settings import Settings
@@ -281,12 +282,13 @@ def _locate(path: str | None, root: etree._Element) -> str | None:
 
 def _to_finding(error: etree._LogEntry, root: etree._Element) -> Finding:
     code = _CODES.get(error.type_name, "schema.invalid")
-    message = _BRACED_NS.sub("", error.message)
+    xpath = _locate(error.path, root)
+    message = mask_quoted_values(_BRACED_NS.sub("", error.message), xpath)
     return finding(
         code,
         message,
         line=error.line or None,
         column=error.column or None,
-        xpath=_locate(error.path, root),
+        xpath=xpath,
         context={"libxml2": error.type_name},
     )

@@ -6,7 +6,12 @@
 * ``GATEWAY_LOCAL_SCHEMA_DIR``: ``isogw schemas add`` store (default ``$GATEWAY_HOME/xsd/local``);
 * ``GATEWAY_SCHEMA_DIRS``: extra schema folders, separated by ``os.pathsep``;
 * ``GATEWAY_MAPPING_DIR``: mapping files (default ``$GATEWAY_HOME/mappings``);
-* ``GATEWAY_MAX_PAYLOAD_BYTES``: largest accepted message (default 64 MiB).
+* ``GATEWAY_MAX_PAYLOAD_BYTES``: largest accepted message (default 64 MiB);
+* ``GATEWAY_TENANTS_DIR``: tenant files (default ``$GATEWAY_HOME/tenants``);
+* ``GATEWAY_DATABASE_URL``: SQLAlchemy URL (default SQLite at ``$GATEWAY_HOME/var/gateway.db``;
+  production: ``postgresql+psycopg://user@host:5432/db``);
+* ``GATEWAY_HOST`` / ``GATEWAY_PORT``: HTTP listener (default ``127.0.0.1:8080``);
+* ``GATEWAY_KAFKA_*``: broker connection, see :class:`gateway.kafka.KafkaConfig`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,10 @@ class Settings(BaseModel):
     schema_dirs: tuple[Path, ...] = ()
     mapping_dir: Path
     max_payload_bytes: int = DEFAULT_MAX_BYTES
+    tenants_dir: Path | None = None
+    database_url: str = "sqlite://"
+    host: str = "127.0.0.1"
+    port: int = 8080
 
     @property
     def manifest_path(self) -> Path:
@@ -57,6 +66,13 @@ class Settings(BaseModel):
                 raise ConfigError(
                     f"GATEWAY_MAX_PAYLOAD_BYTES must be a positive integer, got {raw_max!r}"
                 )
+        raw_port = env.get("GATEWAY_PORT", "8080")
+        try:
+            port = int(raw_port)
+        except ValueError:
+            port = -1
+        if not 0 < port < 65536:
+            raise ConfigError(f"GATEWAY_PORT must be a TCP port number, got {raw_port!r}")
         for path in extra:
             if not path.is_dir():
                 raise ConfigError(f"GATEWAY_SCHEMA_DIRS: {str(path)!r} is not a directory")
@@ -69,4 +85,9 @@ class Settings(BaseModel):
             schema_dirs=extra,
             mapping_dir=Path(env.get("GATEWAY_MAPPING_DIR") or home / "mappings"),
             max_payload_bytes=max_bytes,
+            tenants_dir=Path(env.get("GATEWAY_TENANTS_DIR") or home / "tenants"),
+            database_url=env.get("GATEWAY_DATABASE_URL")
+            or f"sqlite:///{(home / 'var' / 'gateway.db').as_posix()}",
+            host=env.get("GATEWAY_HOST") or "127.0.0.1",
+            port=port,
         )

@@ -20,6 +20,8 @@ from gateway.pipeline import Gateway
 from gateway.schemas import SchemaRegistry
 from gateway.settings import Settings
 
+pytest_plugins = ["tests.db_fixtures"]
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -7,6 +7,7 @@ accepted; there is no expression language and nothing is evaluated)::
     mapping: pacs.008.001.08          # the MessageId this file maps
     version: 1                        # version of this mapping file
     event_type: payment.credit_transfer.fi_to_fi
+    stage: initiation                 # orchestration stage the events enter (topic name part)
     description: free text
     include: [common/iso-2019.yaml]   # files that provide `templates`
     templates: {name: {target: field-spec, ...}}
@@ -49,7 +50,7 @@ __all__ = ["CompiledField", "Mapping", "Scope", "load_mapping"]
 FieldType = Literal["string", "amount", "bool", "decimal"]
 _TYPES: tuple[str, ...] = typing.get_args(FieldType)
 _TOP_KEYS = {
-    "mapping", "version", "event_type", "description", "include", "templates",
+    "mapping", "version", "event_type", "stage", "description", "include", "templates",
     "document", "fields", "each",
 }  # fmt: skip
 _SCOPE_KEYS = {"path", "fields", "each"}
@@ -87,6 +88,7 @@ class Mapping:
     sha256: str
     document: str
     root: Scope
+    stage: str = "initiation"
     consumed: dict[tuple[str, ...], set[tuple[str, ...]]] = field(default_factory=dict)
 
     @property
@@ -249,6 +251,15 @@ def _read_yaml(path: Path) -> Any:
         raise MappingError(f"{path}: invalid YAML: {exc}") from exc
 
 
+_STAGES = ("initiation", "risk", "execution", "status", "settlement")
+
+
+def _stage(value: Any, path: Path) -> str:
+    if value not in _STAGES:
+        raise MappingError(f"{path.name}: stage: {value!r} is not one of {_STAGES}")
+    return str(value)
+
+
 def load_mapping(path: Path) -> Mapping:
     raw_bytes = path.read_bytes()
     data = _read_yaml(path)
@@ -290,6 +301,7 @@ def load_mapping(path: Path) -> Mapping:
         sha256=digest.hexdigest(),
         document=str(data["document"]),
         root=root,
+        stage=_stage(data.get("stage", "initiation"), path),
     )
     mapping.consumed = consumed_paths(root)
     return mapping

@@ -1,0 +1,115 @@
+"""Database tables (SQLAlchemy Core). The schema is created by Alembic migrations
+(``gateway/store/migrations``); these definitions are the code's view of it and a
+test checks that a migrated database matches them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["business_messages", "idempotency", "metadata", "outbox", "reports"]
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are UTC everywhere: aware in Python, ``timestamptz`` in PostgreSQL,
+    naive-UTC text in SQLite (which has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER PKs only
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant", String(32), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("channel", String(64)),
+    Column("correlation_id", String(64)),
+    Column("message_id", String(32)),
+    Column("business_message_id", String(64)),
+    Column("outcome", String(32), nullable=False),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("payload_size", BigInteger, nullable=False),
+    Column("report", Text, nullable=False),  # the report as JSON
+    Column("payload", LargeBinary),  # only when the tenant stores payloads
+    Index("ix_reports_tenant_received", "tenant", "received_at", "id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("tenant", String(32), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("topic", String(255), nullable=False),
+    Column("key", LargeBinary),
+    Column("headers", Text, nullable=False),  # JSON [[name, base64 value], ...]
+    Column("value", LargeBinary, nullable=False),
+    Column("report_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | dead
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Column("last_error", Text),
+    UniqueConstraint("event_id", name="uq_outbox_event_id"),
+    Index("ix_outbox_due", "status", "next_attempt_at", "id"),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("tenant", String(32), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # processing | done
+    Column("response_status", Integer),
+    Column("response_body", LargeBinary),
+    Column("report_id", String(36)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+business_messages = Table(
+    "business_messages",
+    metadata,
+    Column("tenant", String(32), primary_key=True),
+    Column("business_message_id", String(64), primary_key=True),
+    Column("report_id", String(36), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,239 @@
+"""Tenants: one YAML file per tenant in ``tenants/`` (DESIGN.md §3 "Tenant files").
+
+A tenant is a region of the bank (NA, EMEA, LATAM, APAC) with its own API keys,
+allowed message ids, topic template, limits and named relaxations (strict by
+default). Files are validated at start-up; a bad file stops start-up with a
+:class:`ConfigError` naming the file, the key and the value.
+
+Identity comes only from credentials: an API key (``Authorization: Bearer``)
+whose SHA-256 is stored in the tenant file. Keys look like
+``isogw_<key id>_<secret>``; the key id selects the stored hash, compared in
+constant time. The :class:`Authenticator` port leaves room for mTLS client
+certificates or JWTs later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gateway.errors import ConfigError
+from gateway.messages import MessageId
+
+__all__ = [
+    "ApiKey",
+    "ApiKeyAuthenticator",
+    "Authenticator",
+    "Limits",
+    "Relaxation",
+    "Tenant",
+    "TenantRegistry",
+    "new_api_key",
+]
+
+Region = Literal["NA", "EMEA", "LATAM", "APAC"]
+_KEY = re.compile(r"^isogw_(?P<id>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{43})$")
+
+
+class Relaxation(StrEnum):
+    """Named, documented loosenings of the default (strict) behaviour."""
+
+    #: Accept an AppHdr whose MsgDefIdr names another message (finding becomes a warning).
+    APPHDR_MSGDEFIDR_MISMATCH = "apphdr_msgdefidr_mismatch"
+
+
+#: Which finding codes each relaxation downgrades from error to warning.
+RELAXED_CODES: dict[Relaxation, frozenset[str]] = {
+    Relaxation.APPHDR_MSGDEFIDR_MISMATCH: frozenset({"detect.apphdr_mismatch"}),
+}
+
+
+class ApiKey(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[0-9a-f]{12}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    label: str | None = None
+    created: datetime | None = None
+
+
+class Limits(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    rate_per_second: float = Field(default=200.0, gt=0)
+    burst: int = Field(default=400, gt=0)
+
+
+class Tenant(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,31}$")
+    name: str
+    region: Region
+    api_keys: tuple[ApiKey, ...] = ()
+    allowed_message_ids: tuple[str, ...] = Field(min_length=1)
+    topic_template: str = "{tenant}.payments.{stage}.v1"
+    limits: Limits = Limits()
+    store_payload: bool = False
+    kafka_fail_closed: bool = False
+    relaxations: tuple[Relaxation, ...] = ()
+
+    @field_validator("allowed_message_ids")
+    @classmethod
+    def _message_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            MessageId.parse(item)  # raises ValueError naming the bad id
+        return value
+
+    def allows(self, message_id: str | None) -> bool:
+        return message_id is not None and message_id in self.allowed_message_ids
+
+    def relaxed_codes(self) -> frozenset[str]:
+        codes: set[str] = set()
+        for relaxation in self.relaxations:
+            codes |= RELAXED_CODES[relaxation]
+        return frozenset(codes)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("ascii")).hexdigest()
+
+
+def new_api_key(label: str | None = None) -> tuple[str, ApiKey]:
+    """A new key (shown once) and the record that stores only its hash."""
+    key_id = secrets.token_hex(6)
+    key = f"isogw_{key_id}_{secrets.token_urlsafe(32)}"
+    return key, ApiKey(id=key_id, sha256=_hash(key), label=label, created=datetime.now(UTC))
+
+
+class Authenticator(Protocol):
+    """Resolves a request's credentials to a tenant (None: not authenticated)."""
+
+    def authenticate(self, credentials: str) -> Tenant | None: ...
+
+
+class TenantRegistry:
+    """All tenants of a folder, loaded and validated once."""
+
+    def __init__(self, tenants: list[Tenant], files: Mapping[str, Path] | None = None) -> None:
+        self._by_id = {t.id: t for t in tenants}
+        self.files = dict(files or {})
+        self._keys: dict[str, tuple[Tenant, ApiKey]] = {}
+        for tenant in tenants:
+            for key in tenant.api_keys:
+                if key.id in self._keys:
+                    raise ConfigError(f"API key id {key.id!r} is used by two tenants")
+                self._keys[key.id] = (tenant, key)
+
+    @classmethod
+    def load(cls, folder: Path) -> TenantRegistry:
+        if not folder.is_dir():
+            raise ConfigError(f"GATEWAY_TENANTS_DIR: {str(folder)!r} is not a directory")
+        tenants: list[Tenant] = []
+        files: dict[str, Path] = {}
+        for path in sorted(folder.glob("*.yaml")):
+            tenant = load_tenant(path)
+            if tenant.id in files:
+                raise ConfigError(f"{path}: tenant id {tenant.id!r} also in {files[tenant.id]}")
+            if path.stem != tenant.id:
+                raise ConfigError(f"{path}: id: {tenant.id!r} must match the file name")
+            tenants.append(tenant)
+            files[tenant.id] = path
+        return cls(tenants, files)
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        return self._by_id.get(tenant_id)
+
+    def all(self) -> list[Tenant]:
+        return list(self._by_id.values())
+
+    def with_extra_key(self, tenant_id: str, key: ApiKey) -> TenantRegistry:
+        """A copy where ``tenant_id`` also accepts ``key`` (development runs)."""
+        tenants = [
+            t.model_copy(update={"api_keys": (*t.api_keys, key)}) if t.id == tenant_id else t
+            for t in self._by_id.values()
+        ]
+        return TenantRegistry(tenants, self.files)
+
+
+class ApiKeyAuthenticator:
+    def __init__(self, tenants: TenantRegistry) -> None:
+        self._tenants = tenants
+
+    def authenticate(self, credentials: str) -> Tenant | None:
+        match = _KEY.match(credentials)
+        if match is None:
+            return None
+        found = self._tenants._keys.get(match.group("id"))  # noqa: SLF001 - same module family
+        if found is None:
+            return None
+        tenant, key = found
+        return tenant if hmac.compare_digest(_hash(credentials), key.sha256) else None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read tenant file: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a tenant file is a YAML mapping")
+    return data
+
+
+def load_tenant(path: Path) -> Tenant:
+    data = _read(path)
+    try:
+        return Tenant.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(file)"
+        value = first.get("input")
+        raise ConfigError(
+            f"{path}: {key}: {first['msg']} (value: {value!r})"
+            + (f"; and {exc.error_count() - 1} more problem(s)" if exc.error_count() > 1 else "")
+        ) from exc
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def add_key(path: Path, label: str | None = None) -> tuple[str, ApiKey]:
+    """Add a new key to the tenant file; returns the key (to show once) and its record."""
+    data = _read(path)
+    load_tenant(path)  # the file must be valid before we touch it
+    key, record = new_api_key(label)
+    keys = list(data.get("api_keys") or [])
+    keys.append(record.model_dump(mode="json", exclude_none=True))
+    data["api_keys"] = keys
+    _write(path, data)
+    load_tenant(path)
+    return key, record
+
+
+def revoke_key(path: Path, key_id: str) -> None:
+    data = _read(path)
+    keys = list(data.get("api_keys") or [])
+    remaining = [k for k in keys if not (isinstance(k, dict) and k.get("id") == key_id)]
+    if len(remaining) == len(keys):
+        raise ConfigError(f"{path}: no API key with id {key_id!r}")
+    data["api_keys"] = remaining
+    _write(path, data)

@@ -1,0 +1,201 @@
+"""The store on SQLite and on the real PostgreSQL (see tests/db_fixtures.py)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+
+from gateway.outbox import NewOutboxRow
+from gateway.report import Outcome, Report
+from gateway.store import DuplicateBusinessMessage, Store
+from gateway.store.store import STALE_CLAIM
+from gateway.store.tables import metadata
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def report(tenant: str = "EMEA", *, at: datetime = NOW, outcome: Outcome = Outcome.ACCEPTED,
+           message_id: str = "pacs.008.001.08", business_id: str | None = "MSG-1") -> Report:  # fmt: skip
+    return Report(
+        report_id=str(uuid.uuid4()),
+        tenant=tenant,
+        received_at=at,
+        message_id=message_id,
+        business_message_id=business_id,
+        payload_sha256="0" * 64,
+        payload_size=10,
+        outcome=outcome,
+        findings=[],
+    )
+
+
+def rows(report_id: str, n: int, tenant: str = "EMEA") -> list[NewOutboxRow]:
+    return [
+        NewOutboxRow(
+            tenant=tenant,
+            event_id=str(uuid.uuid4()),
+            topic=f"{tenant.lower()}.payments.initiation.v1",
+            key=f"k{i}".encode(),
+            headers=(("ce_id", b"x"), ("ce_type", b"\x00\xffbinary")),
+            value=b'{"n":%d}' % i,
+            report_id=report_id,
+        )
+        for i in range(n)
+    ]
+
+
+def commit(store: Store, rep: Report, key: str, n: int = 2, tenant: str = "EMEA") -> None:
+    assert store.claim(tenant, key, "sha", NOW).kind == "new"
+    store.commit_inbound(
+        tenant=tenant,
+        idempotency_key=key,
+        report=rep,
+        correlation_id="c-1",
+        payload=None,
+        rows=rows(rep.report_id, n, tenant),
+        register_business_id=rep.business_message_id,
+        response_status=202,
+        response_body=b'{"ok":true}',
+    )
+
+
+def test_migrations_create_the_declared_schema(store: Store) -> None:
+    inspector = inspect(store.engine)
+    for table in metadata.tables.values():
+        columns = {c["name"] for c in inspector.get_columns(table.name)}
+        assert columns == {c.name for c in table.columns}, table.name
+    store.migrate()  # idempotent
+
+
+def test_idempotency_claim_replay_mismatch_in_progress(store: Store) -> None:
+    assert store.claim("EMEA", "key-1", "sha-a", NOW).kind == "new"
+    assert store.claim("EMEA", "key-1", "sha-a", NOW).kind == "in_progress"
+    assert store.claim("EMEA", "key-1", "sha-b", NOW).kind == "mismatch"
+    assert store.claim("NA", "key-1", "sha-b", NOW).kind == "new"  # scoped by tenant
+    rep = report()
+    store.commit_inbound(
+        tenant="EMEA", idempotency_key="key-1", report=rep, correlation_id="c",
+        payload=b"<x/>", rows=[], register_business_id=None, response_status=422,
+        response_body=b"body",
+    )  # fmt: skip
+    claim = store.claim("EMEA", "key-1", "sha-a", NOW)
+    assert (claim.kind, claim.response_status, claim.response_body) == ("replay", 422, b"body")
+
+
+def test_release_removes_only_unfinished_claims(store: Store) -> None:
+    store.claim("EMEA", "k", "sha", NOW)
+    store.release("EMEA", "k")
+    assert store.claim("EMEA", "k", "other-sha", NOW).kind == "new"
+
+
+def test_stale_claim_can_be_taken_over(store: Store) -> None:
+    store.claim("EMEA", "k", "sha", NOW)
+    assert store.claim("EMEA", "k", "sha", NOW + timedelta(seconds=5)).kind == "in_progress"
+    later = NOW + STALE_CLAIM + timedelta(seconds=1)
+    assert store.claim("EMEA", "k", "sha", later).kind == "new"
+
+
+def test_concurrent_claims_let_exactly_one_through(store: Store) -> None:
+    results: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(store.claim("EMEA", "same", "sha", NOW).kind)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["in_progress"] * 7 + ["new"]
+
+
+def test_commit_is_one_transaction(store: Store) -> None:
+    first = report(business_id="DUP")
+    commit(store, first, "a", n=3)
+    second = report(business_id="DUP")
+    store.claim("EMEA", "b", "sha", NOW)
+    with pytest.raises(DuplicateBusinessMessage):
+        store.commit_inbound(
+            tenant="EMEA", idempotency_key="b", report=second, correlation_id="c", payload=None,
+            rows=rows(second.report_id, 2), register_business_id="DUP", response_status=202,
+            response_body=b"",
+        )  # fmt: skip
+    # nothing of the failed transaction is visible: no report, no outbox rows
+    assert store.get_report("EMEA", second.report_id) is None
+    assert len(store.fetch_pending(100, NOW + timedelta(seconds=1))) == 3
+    assert store.seen_business_message("EMEA", "DUP") == first.report_id
+    assert store.seen_business_message("NA", "DUP") is None
+
+
+def test_reports_are_tenant_scoped_and_paginated(store: Store) -> None:
+    made = []
+    for i in range(7):
+        rep = report(at=NOW + timedelta(seconds=i), business_id=f"B{i}",
+                     outcome=Outcome.REJECTED if i % 2 else Outcome.ACCEPTED)  # fmt: skip
+        commit(store, rep, f"k{i}", n=0)
+        made.append(rep)
+    other = report("NA", business_id="B0")
+    commit(store, other, "k0", n=0, tenant="NA")
+    assert store.get_report("EMEA", other.report_id) is None
+    assert store.get_report("NA", other.report_id) is not None
+    got = store.get_report("EMEA", made[0].report_id)
+    assert got is not None and got["report_id"] == made[0].report_id
+    assert got["correlation_id"] == "c-1"
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = store.list_reports("EMEA", cursor=cursor, limit=3)
+        seen += [item["report_id"] for item in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [r.report_id for r in reversed(made)]
+    rejected = store.list_reports("EMEA", outcome="rejected").items
+    assert {r["report_id"] for r in rejected} == {made[i].report_id for i in (1, 3, 5)}
+    window = store.list_reports(
+        "EMEA", start=NOW + timedelta(seconds=2), end=NOW + timedelta(seconds=4)
+    ).items
+    assert [r["report_id"] for r in window] == [made[3].report_id, made[2].report_id]
+    with pytest.raises(ValueError, match="cursor"):
+        store.list_reports("EMEA", cursor="!!!not-a-cursor")
+
+
+def test_outbox_lifecycle(store: Store) -> None:
+    rep = report()
+    commit(store, rep, "k", n=3)
+    due = NOW + timedelta(seconds=1)
+    pending = store.fetch_pending(10, due)
+    assert [r.value for r in pending] == [b'{"n":0}', b'{"n":1}', b'{"n":2}']
+    assert pending[0].headers == (("ce_id", b"x"), ("ce_type", b"\x00\xffbinary"))
+    assert pending[0].key == b"k0"
+    assert pending[0].created_at.tzinfo is not None
+    store.mark_sent([pending[0].id], due)
+    store.mark_retry(pending[1].id, "boom", due + timedelta(minutes=1))
+    store.mark_dead(pending[2].id, "poison", due)
+    assert store.fetch_pending(10, due) == []
+    [retry] = store.fetch_pending(10, due + timedelta(minutes=2))
+    assert retry.attempts == 1 and retry.last_error == "boom"
+    stats = {(t, s): c for t, s, c, _age in store.outbox_stats(due)}
+    assert stats == {("EMEA", "sent"): 1, ("EMEA", "pending"): 1, ("EMEA", "dead"): 1}
+
+
+def test_payload_is_stored_only_when_asked(store: Store) -> None:
+    rep = report(business_id=None)
+    store.claim("EMEA", "k", "sha", NOW)
+    store.commit_inbound(
+        tenant="EMEA", idempotency_key="k", report=rep, correlation_id="c", payload=None, rows=[],
+        register_business_id=None, response_status=202, response_body=b"",
+    )  # fmt: skip
+    from sqlalchemy import select
+
+    from gateway.store.tables import reports
+
+    with store.engine.connect() as connection:
+        stored = connection.execute(select(reports.c.payload)).scalar()
+    assert stored is None
