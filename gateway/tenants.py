@@ -157,6 +157,9 @@ class TenantRegistry:
     def get(self, tenant_id: str) -> Tenant | None:
         return self._by_id.get(tenant_id)
 
+    def key(self, key_id: str) -> tuple[Tenant, ApiKey] | None:
+        return self._keys.get(key_id)
+
     def all(self) -> list[Tenant]:
         return list(self._by_id.values())
 
@@ -177,7 +180,7 @@ class ApiKeyAuthenticator:
         match = _KEY.match(credentials)
         if match is None:
             return None
-        found = self._tenants._keys.get(match.group("id"))  # noqa: SLF001 - same module family
+        found = self._tenants.key(match.group("id"))
         if found is None:
             return None
         tenant, key = found

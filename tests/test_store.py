@@ -18,8 +18,14 @@ from gateway.store.tables import metadata
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def report(tenant: str = "EMEA", *, at: datetime = NOW, outcome: Outcome = Outcome.ACCEPTED,
-           message_id: str = "pacs.008.001.08", business_id: str | None = "MSG-1") -> Report:  # fmt: skip
+def report(
+    tenant: str = "EMEA",
+    *,
+    at: datetime = NOW,
+    outcome: Outcome = Outcome.ACCEPTED,
+    message_id: str = "pacs.008.001.08",
+    business_id: str | None = "MSG-1",
+) -> Report:
     return Report(
         report_id=str(uuid.uuid4()),
         tenant=tenant,

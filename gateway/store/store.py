@@ -439,7 +439,8 @@ class Store:
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         out = []
-        for tenant, status, count, oldest in rows:
+        for tenant, status, count, raw_oldest in rows:
+            oldest = raw_oldest
             if isinstance(oldest, str):  # SQLite aggregates bypass the column type
                 oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
             age = (now - oldest).total_seconds() if oldest is not None else 0.0
