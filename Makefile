@@ -16,10 +16,9 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	$(BIN)/isogw schemas sync
 
-## run: the gateway on embedded defaults (for now the CLI on the bundled example)
+## run: the gateway on embedded defaults: bundled broker, SQLite, example tenants, 127.0.0.1:8080
 run: setup
-	$(BIN)/isogw validate examples/pacs.008.001.08.xml
-	$(BIN)/isogw map examples/pacs.008.001.08.xml --format json
+	$(BIN)/isogw dev
 
 ## test: lint, types and the whole test suite
 test: setup lint typecheck pytest

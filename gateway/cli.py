@@ -8,10 +8,11 @@ which key, file or value).
 
 from __future__ import annotations
 
+import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -22,6 +23,10 @@ from gateway.errors import GatewayError
 from gateway.pipeline import Gateway, InboundResult
 from gateway.report import Outcome
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.kafka import KafkaConfig
+    from gateway.tenants import TenantRegistry
 
 __all__ = ["app", "main"]
 
@@ -35,6 +40,8 @@ app = typer.Typer(
 schemas_app = typer.Typer(help="Official and operator-added XSD schemas.", no_args_is_help=True)
 mappings_app = typer.Typer(help="Mapping files (mappings/).", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenant files (tenants/) and API keys.", no_args_is_help=True)
+events_app = typer.Typer(help="Canonical events on Kafka.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(tenants_app, name="tenants")
@@ -269,32 +276,16 @@ def mappings_lint(output_format: FormatOpt = OutputFormat.text) -> None:
 
 
 def _tenant_file(tenant_id: str) -> Path:
-    from gateway.tenants import TenantRegistry
-
-    settings = _settings()
-    assert settings.tenants_dir is not None
-    try:
-        registry = TenantRegistry.load(settings.tenants_dir)
-    except GatewayError as exc:
-        raise _fail(exc.message, 3) from exc
-    path = registry.files.get(tenant_id)
+    path = _tenants().files.get(tenant_id)
     if path is None:
-        raise _fail(f"no tenant {tenant_id!r} in {settings.tenants_dir}", 2)
+        raise _fail(f"no tenant {tenant_id!r} in {_settings().tenants_dir}", 2)
     return path
 
 
 @tenants_app.command("list")
 def tenants_list() -> None:
     """Validate every tenant file and list tenants with their key ids."""
-    from gateway.tenants import TenantRegistry
-
-    settings = _settings()
-    assert settings.tenants_dir is not None
-    try:
-        registry = TenantRegistry.load(settings.tenants_dir)
-    except GatewayError as exc:
-        raise _fail(exc.message, 3) from exc
-    for tenant in registry.all():
+    for tenant in _tenants().all():
         keys = ", ".join(k.id for k in tenant.api_keys) or "no keys"
         typer.echo(f"{tenant.id:6} {tenant.region:6} {tenant.name}  [{keys}]")
 
@@ -330,6 +321,136 @@ def tenants_revoke_key(
     except GatewayError as exc:
         raise _fail(exc.message, 2) from exc
     _err.print(f"revoked key {key_id} of {tenant_id}")
+
+
+def _tenants() -> TenantRegistry:
+    from gateway.tenants import TenantRegistry
+
+    settings = _settings()
+    assert settings.tenants_dir is not None
+    try:
+        return TenantRegistry.load(settings.tenants_dir)
+    except GatewayError as exc:
+        raise _fail(exc.message, 3) from exc
+
+
+def _kafka() -> KafkaConfig:
+    from gateway.kafka import KafkaConfig
+
+    try:
+        return KafkaConfig.from_env()
+    except GatewayError as exc:
+        raise _fail(exc.message, 3) from exc
+
+
+@app.command()
+def serve() -> None:
+    """Run the HTTP gateway with settings from the environment (GATEWAY_*; see README)."""
+    import uvicorn
+
+    from gateway.api.app import create_app
+    from gateway.kafka import AioKafkaPublisher
+
+    settings = _settings()
+    kafka = _kafka()
+    if not kafka.configured:
+        raise _fail("GATEWAY_KAFKA_BOOTSTRAP_SERVERS is not set (host:port[,host:port...])", 3)
+    try:
+        application = create_app(settings, _tenants(), publisher=AioKafkaPublisher(kafka))
+    except GatewayError as exc:
+        raise _fail(exc.message, 3) from exc
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@app.command()
+def dev(
+    tenant: Annotated[str, typer.Option(help="Tenant that gets a temporary API key.")] = "EMEA",
+) -> None:
+    """Everything on one machine: the bundled broker, SQLite, the example tenants and the
+    gateway on GATEWAY_HOST:GATEWAY_PORT (127.0.0.1:8080). A temporary API key for one
+    tenant is kept in memory only and printed with a ready-to-run curl line."""
+    import uvicorn
+
+    from gateway.api.app import create_app
+    from gateway.devbroker import DevBroker
+    from gateway.kafka import AioKafkaPublisher, KafkaConfig
+    from gateway.tenants import new_api_key
+
+    settings = _settings()
+    registry = _tenants()
+    if registry.get(tenant) is None:
+        raise _fail(f"no tenant {tenant!r} in {settings.tenants_dir}", 2)
+    key, record = new_api_key("dev (in memory)")
+    registry = registry.with_extra_key(tenant, record)
+    # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, with the handlers that
+    # were installed before it ran: make those raise, so the broker below is stopped too.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
+    log = settings.home / "var" / "broker.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with DevBroker(log_path=log) as broker:
+        kafka = KafkaConfig(bootstrap_servers=broker.bootstrap, idempotence=False)
+        try:
+            application = create_app(settings, registry, publisher=AioKafkaPublisher(kafka))
+        except GatewayError as exc:
+            raise _fail(exc.message, 3) from exc
+        base = f"http://{settings.host}:{settings.port}"
+        example = settings.home / "examples" / "pacs.008.001.08.xml"
+        _err.print(
+            f"\n[bold]isogw dev[/]: broker {broker.bootstrap}, database {settings.database_url}\n"
+            f"temporary API key for {tenant}: {key}\n\n"
+            f"submit a message:\n"
+            f"  curl -sS -X POST {base}/v1/messages -H 'Authorization: Bearer {key}' "
+            f"-H 'Content-Type: application/xml' -H \"Idempotency-Key: $(uuidgen || date +%s%N)\" "
+            f"--data-binary @{example}\n\n"
+            f"read the events:\n"
+            f"  GATEWAY_KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap} "
+            f".venv/bin/isogw events tail --tenant {tenant} --from-beginning\n\n"
+            f"API docs: {base}/docs\n",
+            highlight=False,
+            soft_wrap=True,
+        )
+        uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+
+
+@events_app.command("tail")
+def events_tail(
+    tenant: Annotated[str, typer.Option(help="Tenant whose topics to read.")],
+    stage: Annotated[list[str] | None, typer.Option(help="Stage(s); default: all.")] = None,
+    from_beginning: Annotated[bool, typer.Option(help="Start at the oldest record.")] = False,
+    count: Annotated[int | None, typer.Option(help="Stop after this many records.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+) -> None:
+    """Print events from a tenant's topics as JSON Lines (GATEWAY_KAFKA_BOOTSTRAP_SERVERS)."""
+    import asyncio
+
+    from gateway.cloudevents import dlq_topic, topic_for
+    from gateway.events_tail import tail
+
+    kafka = _kafka()
+    if not kafka.configured:
+        raise _fail("GATEWAY_KAFKA_BOOTSTRAP_SERVERS is not set", 3)
+    found = _tenants().get(tenant)
+    if found is None:
+        raise _fail(f"no tenant {tenant!r}", 2)
+    stages = stage or ["initiation", "risk", "execution", "status", "settlement"]
+    topics = [topic_for(found.topic_template, found.id, name) for name in stages]
+    if not stage:
+        topics.append(dlq_topic(found.topic_template, found.id))
+    asyncio.run(
+        tail(
+            kafka,
+            topics,
+            from_beginning=from_beginning,
+            count=count,
+            timeout_s=timeout,
+            out=sys.stdout.buffer,
+        )
+    )
 
 
 def main() -> None:

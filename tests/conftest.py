@@ -20,7 +20,7 @@ from gateway.pipeline import Gateway
 from gateway.schemas import SchemaRegistry
 from gateway.settings import Settings
 
-pytest_plugins = ["tests.db_fixtures"]
+pytest_plugins = ["tests.db_fixtures", "tests.api_fixtures", "tests.kafka_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "samples"

@@ -1,0 +1,118 @@
+"""Assemble the FastAPI app: ``create_app(settings, tenants, ...)``.
+
+This module only wires things: services are built here (or handed in by tests),
+routes live in ``routes_*``, errors in ``problems``. The app's lifespan starts the
+Kafka publisher and the outbox relay and stops them on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from gateway.api import routes_health, routes_messages, routes_reports
+from gateway.api.deps import Services, valid_correlation_id
+from gateway.api.metrics import Metrics
+from gateway.api.problems import install_handlers
+from gateway.api.ratelimit import RateLimiter
+from gateway.cloudevents import dlq_topic
+from gateway.kafka import Publisher
+from gateway.pipeline import Gateway
+from gateway.relay import Relay
+from gateway.service import InboundService
+from gateway.settings import Settings
+from gateway.store import Store
+from gateway.tenants import ApiKeyAuthenticator, TenantRegistry
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """ISO 20022 validation and translation gateway.
+
+Authenticate with `Authorization: Bearer <API key>` (the key selects the tenant).
+Errors are RFC 9457 problem details (`application/problem+json`, `type` =
+`/problems/<slug>`). Every response carries `X-Correlation-ID` (send your own, or
+one is generated).
+"""
+
+
+def create_app(
+    settings: Settings,
+    tenants: TenantRegistry,
+    *,
+    gateway: Gateway | None = None,
+    store: Store | None = None,
+    publisher: Publisher | None = None,
+    relay_interval_s: float = 0.05,
+) -> FastAPI:
+    gateway = gateway or Gateway.from_settings(settings)
+    store = store or Store(settings.database_url)
+    store.migrate()
+    templates = {t.id: t.topic_template for t in tenants.all()}
+    relay = (
+        Relay(store, publisher, dlq_topic_for=lambda tenant: dlq_topic(templates[tenant], tenant))
+        if publisher is not None
+        else None
+    )
+    svc = Services(
+        settings=settings,
+        tenants=tenants,
+        auth=ApiKeyAuthenticator(tenants),
+        gateway=gateway,
+        store=store,
+        inbound=InboundService(gateway, store),
+        metrics=Metrics(store, lambda: None if relay is None else relay.broker_up),
+        limiter=RateLimiter(),
+        publisher=publisher,
+        relay=relay,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task: asyncio.Task[None] | None = None
+        if publisher is not None and relay is not None:
+            await publisher.start()
+            task = asyncio.create_task(relay.run_forever(stop, idle_sleep_s=relay_interval_s))
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            if publisher is not None:
+                await publisher.stop()
+
+    app = FastAPI(
+        title="isogw",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.services = svc
+    install_handlers(app)
+
+    @app.middleware("http")
+    async def correlation(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        given = request.headers.get("x-correlation-id")
+        request.state.correlation_id = given if valid_correlation_id(given) else str(uuid.uuid4())
+        response = await call_next(request)
+        response.headers.setdefault("X-Correlation-ID", request.state.correlation_id)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        tenant = getattr(request.state, "tenant", "-")
+        svc.metrics.requests.labels(tenant, path, str(response.status_code)).inc()
+        return response
+
+    app.include_router(routes_messages.router)
+    app.include_router(routes_reports.router)
+    app.include_router(routes_health.router)
+    return app

@@ -1,0 +1,180 @@
+"""Submitting a message on behalf of a tenant: the HTTP API's use case.
+
+:meth:`InboundService.submit` runs the idempotency protocol around the inbound
+pipeline and the store's single transaction:
+
+1. claim ``(tenant, Idempotency-Key)``: a replay answers with the stored
+   response; a different payload under the same key is refused (422); a claim
+   still being processed is a conflict (409);
+2. run the pipeline (detect, parse, validate, map), with the duplicate business
+   message id check (``business.duplicate_message``) and the tenant's relaxations;
+3. refuse message types the tenant may not send (403) without storing anything;
+4. commit report + outbox rows + idempotent response in one transaction, then
+   answer 202 (accepted) or 422 (rejected, with the full report).
+
+Any failure before the commit releases the claim: nothing partial stays behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from gateway.cloudevents import outbox_rows
+from gateway.detect import Detection
+from gateway.pipeline import Gateway, InboundResult, business_message_id
+from gateway.report import Finding, Outcome, finding
+from gateway.store import DuplicateBusinessMessage, Store
+from gateway.tenants import Tenant
+
+__all__ = ["DATASCHEMA", "InboundService", "SubmitResult"]
+
+DATASCHEMA = "https://iso20022-gateway.example/schemas/canonical/payment-event.v1.json"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """What to answer: ``problem`` set means an RFC 9457 error (nothing stored)."""
+
+    status: int
+    body: bytes = b""
+    problem: tuple[str, str] | None = None  # (slug, detail)
+    replayed: bool = False
+    result: InboundResult | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class InboundService:
+    def __init__(self, gateway: Gateway, store: Store, *, source: str = "/isogw") -> None:
+        self.gateway = gateway
+        self.store = store
+        self.source = source
+
+    def submit(
+        self,
+        tenant: Tenant,
+        idempotency_key: str,
+        payload: bytes,
+        *,
+        correlation_id: str,
+        channel: str = "http",
+    ) -> SubmitResult:
+        digest = hashlib.sha256(payload).hexdigest()
+        claim = self.store.claim(tenant.id, idempotency_key, digest, datetime.now(UTC))
+        if claim.kind == "replay":
+            assert claim.response_status is not None and claim.response_body is not None
+            return SubmitResult(claim.response_status, claim.response_body, replayed=True)
+        if claim.kind == "mismatch":
+            return SubmitResult(
+                422,
+                problem=(
+                    "idempotency-key-reused",
+                    "This Idempotency-Key was already used with a different payload.",
+                ),
+            )
+        if claim.kind == "in_progress":
+            return SubmitResult(
+                409,
+                problem=(
+                    "request-in-progress",
+                    "A request with this Idempotency-Key is still being processed.",
+                ),
+            )
+        try:
+            return self._process(tenant, idempotency_key, payload, correlation_id, channel)
+        except BaseException:
+            self.store.release(tenant.id, idempotency_key)
+            raise
+
+    def _process(
+        self, tenant: Tenant, key: str, payload: bytes, correlation_id: str, channel: str
+    ) -> SubmitResult:
+        for _attempt in range(2):
+            result = self.gateway.inbound(
+                payload,
+                tenant=tenant.id,
+                channel=channel,
+                relaxed=tenant.relaxed_codes(),
+                extra_findings=lambda d: self._duplicates(tenant, d),
+            )
+            report = result.report
+            if report.message_id is not None and not tenant.allows(report.message_id):
+                self.store.release(tenant.id, key)
+                return SubmitResult(
+                    403,
+                    problem=(
+                        "message-not-allowed",
+                        f"Tenant {tenant.id} may not submit {report.message_id}.",
+                    ),
+                )
+            accepted = report.outcome is not Outcome.REJECTED
+            status = 202 if accepted else 422
+            body = self._body(result, correlation_id, accepted)
+            rows = []
+            if accepted and result.events:
+                rows = outbox_rows(
+                    result.events,
+                    tenant=tenant.id,
+                    topic_template=tenant.topic_template,
+                    stage=result.stage or "initiation",
+                    report_id=report.report_id,
+                    correlation_id=correlation_id,
+                    received_at=report.received_at,
+                    source=self.source,
+                )
+            try:
+                self.store.commit_inbound(
+                    tenant=tenant.id,
+                    idempotency_key=key,
+                    report=report,
+                    correlation_id=correlation_id,
+                    payload=payload if tenant.store_payload else None,
+                    rows=rows,
+                    register_business_id=report.business_message_id if accepted else None,
+                    response_status=status,
+                    response_body=body,
+                )
+            except DuplicateBusinessMessage:
+                continue  # another key won the race: run again, now as a duplicate
+            return SubmitResult(status, body, result=result)
+        raise AssertionError("a duplicate business message id is found on the second run")
+
+    def _duplicates(self, tenant: Tenant, detection: Detection) -> list[Finding]:
+        msg_id = business_message_id(detection.document)
+        if msg_id is None:
+            return []
+        earlier = self.store.seen_business_message(tenant.id, msg_id)
+        if earlier is None:
+            return []
+        return [
+            finding(
+                "business.duplicate_message",
+                f"Business message id {msg_id!r} was already accepted (report {earlier}).",
+                xpath="/Document/*/GrpHdr/MsgId",
+                context={"business_message_id": msg_id, "report_id": earlier},
+            )
+        ]
+
+    @staticmethod
+    def _body(result: InboundResult, correlation_id: str, accepted: bool) -> bytes:
+        report = result.report
+        if not accepted:
+            body: dict[str, Any] = report.model_dump(mode="json")
+            body["correlation_id"] = correlation_id
+            return orjson.dumps(body)
+        return orjson.dumps(
+            {
+                "report_id": report.report_id,
+                "message_id": report.message_id,
+                "outcome": report.outcome.value,
+                "event_ids": report.event_ids,
+                "warnings": [
+                    f.model_dump(mode="json") for f in report.findings if f.severity == "warning"
+                ],
+                "correlation_id": correlation_id,
+            }
+        )
