@@ -392,7 +392,11 @@ def dev(
     signal.signal(signal.SIGINT, _exit_on_signal)
     log = settings.home / "var" / "broker.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with DevBroker(log_path=log) as broker:
+    try:
+        broker = DevBroker(log_path=log).start()
+    except GatewayError as exc:
+        raise _fail(exc.message, 3) from exc
+    with broker:
         kafka = KafkaConfig(bootstrap_servers=broker.bootstrap, idempotence=False)
         try:
             application = create_app(settings, registry, publisher=AioKafkaPublisher(kafka))
@@ -441,16 +445,19 @@ def events_tail(
     topics = [topic_for(found.topic_template, found.id, name) for name in stages]
     if not stage:
         topics.append(dlq_topic(found.topic_template, found.id))
-    asyncio.run(
-        tail(
-            kafka,
-            topics,
-            from_beginning=from_beginning,
-            count=count,
-            timeout_s=timeout,
-            out=sys.stdout.buffer,
+    try:
+        asyncio.run(
+            tail(
+                kafka,
+                topics,
+                from_beginning=from_beginning,
+                count=count,
+                timeout_s=timeout,
+                out=sys.stdout.buffer,
+            )
         )
-    )
+    except GatewayError as exc:  # e.g. the broker is unreachable
+        raise _fail(exc.message, 3) from exc
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from itertools import chain, islice
 
 from lxml import etree
 
@@ -27,6 +28,8 @@ __all__ = ["DEFAULT_MAX_BYTES", "MAX_DEPTH", "ParsedXml", "parse_xml", "scan_pro
 
 #: Default payload limit for one message (bytes). A 10,000-transaction pain.001 is ~11 MB.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: Processing instructions reported per message (the first ones; the rest are ignored silently).
+MAX_PI_FINDINGS = 10
 #: libxml2's nesting limit without XML_PARSE_HUGE; ISO 20022 messages stay below 30.
 MAX_DEPTH = 256
 
@@ -156,16 +159,21 @@ def parse_xml(payload: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedXm
     if docinfo.doctype or docinfo.internalDTD is not None:  # defence in depth
         return ParsedXml(None, [_doctype_finding(1, 1)])
     root = tree.getroot()
-    pis = [*root.itersiblings(etree.ProcessingInstruction, preceding=True)]
-    pis += [*root.iter(etree.ProcessingInstruction)]
-    pis += [*root.itersiblings(etree.ProcessingInstruction)]
+    pis = islice(
+        chain(
+            root.itersiblings(etree.ProcessingInstruction, preceding=True),
+            root.iter(etree.ProcessingInstruction),
+            root.itersiblings(etree.ProcessingInstruction),
+        ),
+        MAX_PI_FINDINGS,
+    )
     findings = [
         finding(
             "xml.processing_instruction",
             f"Processing instruction <?{pi.target} ...?> ignored.",
             line=pi.sourceline,
         )
-        for pi in pis[:10]
+        for pi in pis
     ]
     return ParsedXml(tree, findings)
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
-__all__ = ["MemoryOutbox", "NewOutboxRow", "OutboxRow", "OutboxSource", "OutboxStatus"]
+__all__ = ["LEASE", "MemoryOutbox", "NewOutboxRow", "OutboxRow", "OutboxSource", "OutboxStatus"]
 
 OutboxStatus = Literal["pending", "sent", "dead"]
+
+#: How long fetched rows stay reserved for the relay that fetched them.
+LEASE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +46,12 @@ class OutboxSource(Protocol):
     """What the relay needs from the store."""
 
     def fetch_pending(self, limit: int, now: datetime) -> list[OutboxRow]:
-        """Pending rows due at ``now``, oldest first."""
+        """Pending rows due at ``now``, oldest first, *leased*: until :data:`LEASE`
+        has passed (or :meth:`release`), no other relay fetches them, so several
+        gateway replicas can each run a relay over one database."""
+
+    def release(self, ids: list[int], now: datetime) -> None:
+        """End the lease of rows that were not published (the broker was down)."""
 
     def mark_sent(self, ids: list[int], now: datetime) -> None: ...
 
@@ -86,8 +94,16 @@ class MemoryOutbox:
                 row
                 for key, row in sorted(self._rows.items())
                 if row.status == "pending" and self._due[key] <= now
-            ]
-            return due[:limit]
+            ][:limit]
+            for row in due:
+                self._due[row.id] = now + LEASE
+            return due
+
+    def release(self, ids: list[int], now: datetime) -> None:
+        with self._lock:
+            for row_id in ids:
+                if self._rows[row_id].status == "pending":
+                    self._due[row_id] = now
 
     def mark_sent(self, ids: list[int], now: datetime) -> None:
         with self._lock:

@@ -7,8 +7,10 @@ database transaction; this relay publishes the rows and marks them, so that a
 * a batch of due rows (oldest first) is published concurrently, enqueued in row
   order; a row is marked sent only after the broker's ack (one ``mark_sent``
   call per batch);
+* fetched rows are leased (see :meth:`OutboxSource.fetch_pending`), so relays in
+  several gateway replicas never publish the same row concurrently;
 * :class:`~gateway.kafka.BrokerUnavailable` — the broker is down, not the row:
-  the rows stay pending untouched (no attempt counted, nothing dead-lettered)
+  the rows stay pending, their lease released (no attempt counted, nothing dead-lettered)
   and :meth:`Relay.run_forever` backs off, probing ``healthy()`` until it is back;
 * :class:`~gateway.kafka.PublishError` — the broker refuses the record: retried
   with exponential backoff and jitter; the ``max_attempts``-th failure publishes
@@ -112,6 +114,7 @@ class Relay:
         except BrokerUnavailable as exc:
             self._mark_down(exc)
             self.deferred += len(rows)
+            await self._release([row.id for row in rows])
             return RelayStats(fetched=len(rows), deferred=len(rows), broker_down=True)
         except PublishError as exc:
             # e.g. no permission to create topics: they may exist or be created by the
@@ -129,6 +132,7 @@ class Relay:
         self, rows: Sequence[OutboxRow], results: Sequence[BaseException | None]
     ) -> RelayStats:
         sent_ids: list[int] = []
+        unsent: list[int] = []  # not published and not settled: their lease is released
         refused: list[tuple[OutboxRow, PublishError]] = []
         unavailable: BrokerUnavailable | None = None
         unexpected: BaseException | None = None
@@ -137,10 +141,12 @@ class Relay:
                 sent_ids.append(row.id)
             elif isinstance(result, BrokerUnavailable):
                 unavailable = unavailable or result
+                unsent.append(row.id)
             elif isinstance(result, PublishError):
                 refused.append((row, result))
             else:
                 unexpected = unexpected or result
+                unsent.append(row.id)
         if sent_ids:
             await asyncio.to_thread(self._source.mark_sent, sent_ids, self._clock())
             self.sent += len(sent_ids)
@@ -149,6 +155,10 @@ class Relay:
         elif sent_ids:
             self._mark_up()
         outcomes = [await self._refused(row, error) for row, error in refused]
+        unsent += [
+            row.id for (row, _), done in zip(refused, outcomes, strict=True) if done == "deferred"
+        ]
+        await self._release(unsent)
         deferred = len(rows) - len(sent_ids) - len(refused) + outcomes.count("deferred")
         self.deferred += deferred
         if unexpected is not None:  # a bug, not Kafka: rows stay pending; run_forever logs it
@@ -195,6 +205,10 @@ class Relay:
             error.message,
         )
         return "dead"
+
+    async def _release(self, ids: list[int]) -> None:
+        if ids:
+            await asyncio.to_thread(self._source.release, ids, self._clock())
 
     async def _retry(self, row: OutboxRow, error: str, attempt: int) -> None:
         due = self._clock() + timedelta(seconds=self.backoff_s(attempt))

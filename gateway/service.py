@@ -87,7 +87,7 @@ class InboundService:
         try:
             return self._process(tenant, idempotency_key, payload, correlation_id, channel)
         except BaseException:
-            self.store.release(tenant.id, idempotency_key)
+            self.store.release_claim(tenant.id, idempotency_key)
             raise
 
     def _process(
@@ -103,7 +103,7 @@ class InboundService:
             )
             report = result.report
             if report.message_id is not None and not tenant.allows(report.message_id):
-                self.store.release(tenant.id, key)
+                self.store.release_claim(tenant.id, key)
                 return SubmitResult(
                     403,
                     problem=(

@@ -29,6 +29,7 @@ from typing import Any, Literal, Protocol
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gateway.cloudevents import validate_template
 from gateway.errors import ConfigError
 from gateway.messages import MessageId
 
@@ -90,6 +91,14 @@ class Tenant(BaseModel):
     store_payload: bool = False
     kafka_fail_closed: bool = False
     relaxations: tuple[Relaxation, ...] = ()
+
+    @field_validator("topic_template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        try:
+            return validate_template(value)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from exc
 
     @field_validator("allowed_message_ids")
     @classmethod

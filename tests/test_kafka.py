@@ -281,6 +281,32 @@ def test_publisher_survives_the_broker_going_away(own_broker: DevBroker) -> None
     asyncio.run(scenario())
 
 
+def test_publisher_after_an_idle_broker_restart_loses_nothing(own_broker: DevBroker) -> None:
+    """The restarted dev broker acks records for topics it forgot and drops them.
+
+    A producer holding the old metadata would lose every record; the publisher drops
+    its producer when the connection breaks, so the next publish starts afresh.
+    """
+    topic = f"t-{uuid.uuid4().hex}"
+
+    async def scenario() -> list[Any]:
+        publisher = AioKafkaPublisher(broker_config(own_broker))
+        try:
+            await publisher.ensure_topics([topic])
+            await publisher.publish(topic, b"k", b"before", [])
+            await asyncio.to_thread(own_broker.restart)  # nothing in flight
+            await asyncio.sleep(0.3)
+            for i in range(3):
+                await publisher.ensure_topics([topic])
+                await publisher.publish(topic, b"k%d" % i, b"after", [])
+        finally:
+            await publisher.stop()
+        return await consume(own_broker.bootstrap, [topic], 3)
+
+    records = asyncio.run(scenario())
+    assert sorted(r.key for r in records) == [b"k0", b"k1", b"k2"]
+
+
 def test_relay_drains_outbox_to_broker(kafka_config: KafkaConfig) -> None:
     tenants = [unique_tenant(), unique_tenant()]
     outbox = MemoryOutbox()

@@ -126,6 +126,7 @@ def test_refused_record_is_retried_with_backoff(clock: Clock) -> None:
     assert outbox.fetch_pending(10, clock.now) == []  # not due before the backoff
     assert outbox.fetch_pending(10, clock.now + timedelta(seconds=5)) == []
     assert [r.id for r in outbox.fetch_pending(10, clock.now + timedelta(seconds=10))] == [2]
+    outbox.release([2], clock.now)  # end the lease this probe took
     publisher.accept("evt-0001")
     clock.advance(10)
     assert asyncio.run(relay.run_once()).sent == 1

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect
 
-from gateway.outbox import NewOutboxRow
+from gateway.outbox import LEASE, NewOutboxRow
 from gateway.report import Outcome, Report
 from gateway.store import DuplicateBusinessMessage, Store
 from gateway.store.store import STALE_CLAIM
@@ -94,7 +94,7 @@ def test_idempotency_claim_replay_mismatch_in_progress(store: Store) -> None:
 
 def test_release_removes_only_unfinished_claims(store: Store) -> None:
     store.claim("EMEA", "k", "sha", NOW)
-    store.release("EMEA", "k")
+    store.release_claim("EMEA", "k")
     assert store.claim("EMEA", "k", "other-sha", NOW).kind == "new"
 
 
@@ -205,3 +205,41 @@ def test_payload_is_stored_only_when_asked(store: Store) -> None:
     with store.engine.connect() as connection:
         stored = connection.execute(select(reports.c.payload)).scalar()
     assert stored is None
+
+
+def test_fetched_rows_are_leased_to_one_relay(store: Store) -> None:
+    rep = report()
+    commit(store, rep, "k", n=4)
+    due = NOW + timedelta(seconds=1)
+    first = store.fetch_pending(3, due)
+    second = store.fetch_pending(10, due)  # another relay: only what the first did not take
+    assert [r.value for r in first] == [b'{"n":0}', b'{"n":1}', b'{"n":2}']
+    assert [r.value for r in second] == [b'{"n":3}']
+    assert store.fetch_pending(10, due) == []
+    store.release([first[0].id], due)  # deferred: due again at once
+    assert [r.id for r in store.fetch_pending(10, due)] == [first[0].id]
+    expired = due + LEASE + timedelta(seconds=1)  # a relay that died: the lease runs out
+    assert {r.id for r in store.fetch_pending(10, expired)} == {r.id for r in first + second}
+
+
+def test_concurrent_relays_never_fetch_the_same_row(store: Store) -> None:
+    rep = report()
+    commit(store, rep, "k", n=60)
+    due = NOW + timedelta(seconds=1)
+    got: list[list[int]] = []
+    barrier = threading.Barrier(4)
+
+    def relay() -> None:
+        barrier.wait()
+        mine: list[int] = []
+        while batch := store.fetch_pending(5, due):
+            mine += [r.id for r in batch]
+        got.append(mine)
+
+    threads = [threading.Thread(target=relay) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [row_id for mine in got for row_id in mine]
+    assert len(every) == 60 == len(set(every))

@@ -73,6 +73,7 @@ def test_rotation_and_revocation(folder: Path) -> None:
         (("relaxations: []", "relaxations: []\ncolour: blue"), r"colour.*blue"),
         (("id: EMEA", "id: emea"), r"id:.*emea"),
         (("rate_per_second: 200", "rate_per_second: -1"), r"limits.rate_per_second.*-1"),
+        (('"{tenant}.payments.{stage}.v1"', '"{tenant}.{region}.v1"'), r"topic_template.*region"),
     ],
 )
 def test_bad_tenant_file_names_file_key_and_value(

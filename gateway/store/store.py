@@ -9,7 +9,7 @@ Invariants it keeps:
   ``processing`` record; a concurrent second claim sees it (409), a replay after
   completion gets the stored response, a different payload under the same key is
   refused. A claim left ``processing`` by a crashed worker may be taken over after
-  :data:`STALE_CLAIM`. :meth:`Store.release` removes a claim that produced no
+  :data:`STALE_CLAIM`. :meth:`Store.release_claim` removes a claim that produced no
   stored response (4xx before processing, 5xx), so nothing partial stays behind.
 * Every read is filtered by tenant: another tenant's report id is simply absent.
 
@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from gateway.errors import GatewayError
-from gateway.outbox import NewOutboxRow, OutboxRow, OutboxStatus
+from gateway.outbox import LEASE, NewOutboxRow, OutboxRow, OutboxStatus
 from gateway.report import Report
 from gateway.store.tables import business_messages, idempotency, outbox, reports
 
@@ -86,11 +86,21 @@ class ReportPage:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling is switched off: SQLAlchemy emits BEGIN itself
+    # (see _sqlite_begin), so that write transactions can take the lock up front.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # Write transactions start IMMEDIATE: they hold SQLite's write lock from their first
+    # statement, so "read due rows, then lease them" cannot interleave between writers.
+    immediate = connection.info.get("immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _encode_headers(headers: tuple[tuple[str, bytes], ...]) -> str:
@@ -126,6 +136,7 @@ class Store:
                 url, connect_args={"check_same_thread": False, "timeout": 30}
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -152,9 +163,15 @@ class Store:
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
+        """A write transaction (IMMEDIATE on SQLite)."""
         try:
-            with self.engine.begin() as connection:
-                yield connection
+            with self.engine.connect() as connection:
+                connection.info["immediate"] = True
+                try:
+                    with connection.begin():
+                        yield connection
+                finally:
+                    connection.info["immediate"] = False
         except OperationalError as exc:
             raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
 
@@ -200,7 +217,7 @@ class Store:
                     return Claim("new")
             return Claim("in_progress")
 
-    def release(self, tenant: str, key: str) -> None:
+    def release_claim(self, tenant: str, key: str) -> None:
         with self._begin() as connection:
             connection.execute(
                 delete(idempotency).where(
@@ -372,14 +389,25 @@ class Store:
     # -- outbox (gateway.outbox.OutboxSource) -------------------------------------------
 
     def fetch_pending(self, limit: int, now: datetime) -> list[OutboxRow]:
-        query = (
-            select(outbox)
+        """Due rows, oldest first, leased for :data:`gateway.outbox.LEASE` (PostgreSQL:
+        ``FOR UPDATE SKIP LOCKED``, so concurrent relays never fetch the same row)."""
+        due = (
+            select(outbox.c.id)
             .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
             .order_by(outbox.c.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
+        with self._begin() as connection:
+            ids = list(connection.execute(due).scalars())
+            if not ids:
+                return []
+            connection.execute(
+                update(outbox).where(outbox.c.id.in_(ids)).values(next_attempt_at=now + LEASE)
+            )
+            rows = connection.execute(
+                select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)
+            ).all()
         return [
             OutboxRow(
                 tenant=row.tenant,
@@ -397,6 +425,16 @@ class Store:
             )
             for row in rows
         ]
+
+    def release(self, ids: list[int], now: datetime) -> None:
+        if not ids:
+            return
+        with self._begin() as connection:
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids), outbox.c.status == "pending")
+                .values(next_attempt_at=now)
+            )
 
     def mark_sent(self, ids: list[int], now: datetime) -> None:
         if not ids:
