@@ -6,7 +6,8 @@ Accepted shapes (prefixed or default namespaces alike):
 * an ``AppHdr`` (head.001) on its own: the message id is the AppHdr's;
 * any single wrapper element holding an ``AppHdr`` and a ``Document``
   (``BizMsgEnvlp``, ``RequestPayload``, SWIFT's ``Envelope``, ISO's nvlp.001 ...),
-  at most :data:`MAX_WRAPPER_DEPTH` levels below the root.
+  at most :data:`MAX_WRAPPER_DEPTH` levels below the root (a Document deeper than
+  that is not found: ``detect.no_document``, never a silent AppHdr-only message).
 
 :func:`detect` stops at the Document's start tag, so an AppHdr that comes *after* the
 Document is not seen there (the envelope reads ``<Wrapper>/Document``); the pipeline
@@ -30,7 +31,9 @@ from gateway.report import Finding, finding
 
 __all__ = ["MAX_WRAPPER_DEPTH", "Detection", "detect", "detect_tree"]
 
-MAX_WRAPPER_DEPTH = 3
+#: How deep below the root a wrapper may hold the Document / AppHdr (SOAP bodies,
+#: SAA DataPDU, bank envelopes nest a few levels).
+MAX_WRAPPER_DEPTH = 8
 
 
 @dataclass(slots=True)
@@ -99,7 +102,20 @@ def detect_tree(root: etree._Element) -> Detection:
                 else:
                     below.append(child)
         level = below
+    if not documents:
+        deeper = next(root.iter("{*}Document", "Document"), None)
+        if deeper is not None:  # too deep to be a message part: say so, never ignore it
+            return Detection(None, local, findings=[_too_deep(local, deeper.sourceline)])
     return _from_parts(local, documents, apphdrs)
+
+
+def _too_deep(wrapper: str, line: int | None) -> Finding:
+    return finding(
+        "detect.no_document",
+        f"A Document element is nested deeper than {MAX_WRAPPER_DEPTH} levels under "
+        f"<{wrapper}>; envelopes that deep are not accepted.",
+        line=line,
+    )
 
 
 #: Roots that are the message itself; any other root is a wrapper (including ISO's own
@@ -119,8 +135,9 @@ def _from_parts(
         findings.append(
             finding(
                 "detect.no_document",
-                f"No ISO 20022 Document element found under <{wrapper}>.",
-                line=None,
+                f"No ISO 20022 Document element found under <{wrapper}> "
+                f"(searched {MAX_WRAPPER_DEPTH} levels deep).",
+                line=1,
             )
         )
         return Detection(None, wrapper, findings=findings)
@@ -232,6 +249,8 @@ def detect(payload: bytes) -> Detection:
                     return Detection(mid, local, apphdr_id=mid if is_hdr else None)
                 continue
             if depth > MAX_WRAPPER_DEPTH:
+                if local == "Document":
+                    return Detection(None, root_local, findings=[_too_deep(str(root_local), None)])
                 continue
             if local == "AppHdr":
                 if not apphdr_seen:

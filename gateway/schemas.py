@@ -237,7 +237,8 @@ _CODES: dict[str, str] = {
     "SCHEMAV_CVC_ATTRIBUTE_3": "schema.attribute",
     "SCHEMAV_CVC_ELT_1": "schema.root",
 }
-_BRACED_NS = re.compile(r"\{[^}]*\}")
+# "{urn:...}Name" in libxml2 messages; not regex quantifiers such as "{6,6}" in patterns.
+_BRACED_NS = re.compile(r"\{[A-Za-z][A-Za-z0-9+.-]*:[^{}\s]*\}(?=[A-Za-z_])")
 _FIRST_STEP = re.compile(r"^/[^/]+")
 _PREFIXED_STEP = re.compile(r"(?<=/)[A-Za-z_][\w.-]*:([A-Za-z_][\w.-]*)")
 

@@ -236,3 +236,21 @@ def test_inner_objects_replace_outer_ones_while_dotted_groups_merge(tmp_path: Pa
     # dotted targets from both levels merge
     assert first["ids"] == {"payment_information_id": "B1", "end_to_end_id": "E1"}
     assert first["group"]["message_id"] == "M1"
+
+
+def test_a_required_object_that_is_present_but_empty_is_not_missing(tmp_path: Path) -> None:
+    # The XSD decides whether an element may be empty (pacs.008 accepts <Dbtr/>): the
+    # mapping does not second-guess it; absent is what "missing" means.
+    text = MAPPING.replace(
+        "debtor: {path: Dbtr, template: party}",
+        "debtor: {path: Dbtr, template: party, required: true}",
+    )
+    mapping = load_mapping(write(tmp_path, text))
+    body = BODY.replace(
+        "<Dbtr><Nm>Acme</Nm><PstlAdr><Ctry>DE</Ctry><AdrLine>l1</AdrLine><AdrLine>l2</AdrLine></PstlAdr></Dbtr>",
+        "<Dbtr/>",
+    )
+    result = map_inbound(doc(body), mapping, seed="s", source={})
+    missing = [f.location.xpath for f in result.findings if f.code == "mapping.missing_mandatory"]
+    assert missing == ["/Document/Root/Blk/Dbtr"]  # only block B2, which has no Dbtr at all
+    assert "debtor" not in result.events[0]

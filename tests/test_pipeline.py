@@ -167,3 +167,82 @@ def test_iso_business_message_envelope_is_a_wrapper(gateway: Gateway) -> None:
     assert result.report.envelope == "BizMsgEnvlp/Document"
     assert result.report.outcome is not Outcome.REJECTED, result.report.findings
     assert len(result.events) == 1
+
+
+MINIMAL_DOC = (FIXTURES / "mx/pacs.008.001.08/valid/minimal.xml").read_bytes()
+HEAD_NS = "urn:iso:std:iso:20022:tech:xsd:head.001.001.02"
+
+
+def _document() -> bytes:
+    return MINIMAL_DOC[MINIMAL_DOC.index(b"<Document") :]
+
+
+def _apphdr() -> bytes:
+    return (
+        f'<AppHdr xmlns="{HEAD_NS}"><Fr><FIId><FinInstnId><BICFI>DEUTDEFFXXX</BICFI>'
+        "</FinInstnId></FIId></Fr><To><FIId><FinInstnId><BICFI>BNPAFRPPXXX</BICFI>"
+        "</FinInstnId></FIId></To><BizMsgIdr>B1</BizMsgIdr>"
+        "<MsgDefIdr>pacs.008.001.08</MsgDefIdr><CreDt>2026-11-26T10:00:00Z</CreDt></AppHdr>"
+    ).encode()
+
+
+def test_document_nested_in_a_soap_like_envelope_is_found_and_validated(
+    gateway: Gateway,
+) -> None:
+    broken = _document().replace(b"<GrpHdr>", b"<Nonsense/><GrpHdr>", 1)
+    payload = b"<A><B><C>" + _apphdr() + b"<D>" + broken + b"</D></C></B></A>"
+    result = gateway.inbound(payload)
+    assert result.report.message_id == "pacs.008.001.08"
+    assert result.report.outcome is Outcome.REJECTED  # never accepted on the AppHdr alone
+    assert "schema.element_content" in {f.code for f in result.report.findings}
+
+
+def test_document_deeper_than_the_envelope_limit_is_reported(gateway: Gateway) -> None:
+    payload = b"<a>" * 10 + _document() + b"</a>" * 10
+    result = gateway.inbound(payload)
+    assert result.report.outcome is Outcome.REJECTED
+    [item] = result.report.findings
+    assert item.code == "detect.no_document"
+    assert "deeper" in item.message
+    assert item.location.line == 1
+
+
+def test_xs_decimal_lexical_forms_are_accepted_and_normalised(gateway: Gateway) -> None:
+    text = MINIMAL_DOC.decode()
+    start = text.index("<IntrBkSttlmAmt")
+    end = text.index("</IntrBkSttlmAmt>")
+    amount = text[start:end]
+    ccy = amount[amount.index("Ccy=") : amount.index(">")]
+    text = text[:start] + f"<IntrBkSttlmAmt {ccy}> +0100.50 " + text[end:]
+    text = text.replace("<NbOfTxs>1</NbOfTxs>", "<NbOfTxs>1</NbOfTxs><CtrlSum>100.</CtrlSum>")
+    result = gateway.inbound(text.encode())
+    assert result.report.outcome is not Outcome.REJECTED, result.report.findings
+    [event] = result.events
+    assert event["amounts"]["interbank_settlement"]["value"] == "100.50"
+    assert event["group"]["control_sum"] == "100"
+
+
+def test_comments_inside_a_value_do_not_truncate_it(gateway: Gateway) -> None:
+    text = MINIMAL_DOC.decode()
+    start = text.index("<Nm>", text.index("<Dbtr>")) + len("<Nm>")
+    end = text.index("</Nm>", start)
+    name = text[start:end]
+    assert len(name) > 4
+    text = text[:start] + name[:3] + "<!-- note -->" + name[3:] + text[end:]
+    [event] = gateway.inbound(text.encode()).events
+    assert event["debtor"]["name"] == name
+
+
+def test_schema_messages_keep_xsd_patterns_intact(gateway: Gateway) -> None:
+    payload = (FIXTURES / "mx/pacs.008.001.08/invalid/bad_bicfi_pattern.xml").read_bytes()
+    [item] = gateway.inbound(payload).report.findings
+    assert "[A-Z0-9]{4,4}[A-Z]{2,2}[A-Z0-9]{2,2}([A-Z0-9]{3,3}){0,1}" in item.message
+    assert "'BICFI'" in item.message
+    assert "urn:iso" not in item.message
+
+
+def test_empty_elements_are_not_reported_as_unmapped(gateway: Gateway) -> None:
+    text = MINIMAL_DOC.decode().replace("</Dbtr>", "<CtctDtls/></Dbtr>", 1)
+    result = gateway.inbound(text.encode())
+    assert result.report.outcome is not Outcome.REJECTED
+    assert not [f for f in result.report.findings if f.code == "mapping.unmapped"]

@@ -15,6 +15,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -29,7 +30,20 @@ EVENT_NAMESPACE = uuid.UUID("8a0e4a34-3f5e-5b4e-9f5b-3c2f1f0c6b1d")
 
 Path = tuple[str, ...]
 Index = dict[Path, list[etree._Element]]
-_DECIMAL = re.compile(r"^-?\d{1,30}(\.\d{1,17})?$")
+#: The xs:decimal lexical space (after whitespace collapsing): "+1", "10.", ".5", "-0.50".
+_XS_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def _decimal(text: str | None) -> str | None:
+    """The canonical decimal string of an xs:decimal value ("+0100.50" -> "100.50", "10." ->
+    "10", ".5" -> "0.5"; fraction digits as written), or None when it is not one."""
+    if text is None:
+        return None
+    value = text.strip()
+    if not _XS_DECIMAL.match(value):
+        return None
+    number = Decimal(value)
+    return format(number.copy_abs() if number.is_zero() else number, "f")
 
 
 @dataclass(slots=True)
@@ -88,30 +102,34 @@ class _Run:
     def _convert(
         self, spec: CompiledField, element: etree._Element, scope_path: str, here: Path
     ) -> Any:
-        text = element.text
+        # A comment or processing instruction splits an element's text: join all of it.
+        text = element.text if len(element) == 0 else "".join(element.itertext())
         if spec.type == "string" and spec.codes is None:
             return text
         if spec.type == "amount":
             currency = element.get("Ccy")
-            if text is None or currency is None:
+            value = _decimal(text)
+            if value is None or currency is None:
                 self._invalid(
-                    element, scope_path, here, "an amount needs a value and a Ccy attribute"
+                    element, scope_path, here, "an amount needs a decimal value and a Ccy"
                 )
                 return None
-            return {"value": text.strip(), "currency": currency}
+            return {"value": value, "currency": currency}
         if text is None:
             return None
         if spec.type == "bool":
-            value = text.strip()
-            if value in ("true", "1"):
+            flag = text.strip()
+            if flag in ("true", "1"):
                 return True
-            if value in ("false", "0"):
+            if flag in ("false", "0"):
                 return False
-            self._invalid(element, scope_path, here, f"{value!r} is not a boolean")
+            self._invalid(element, scope_path, here, f"{flag!r} is not a boolean")
             return None
-        if spec.type == "decimal" and not _DECIMAL.match(text.strip()):
-            self._invalid(element, scope_path, here, f"{text!r} is not a decimal")
-            return None
+        if spec.type == "decimal":
+            number = _decimal(text)
+            if number is None:
+                self._invalid(element, scope_path, here, f"{text!r} is not a decimal")
+            return number
         if spec.codes is not None:
             table = dict(spec.codes)
             if text not in table:
@@ -143,12 +161,14 @@ class _Run:
         for spec in fields:
             here = prefix + spec.path if spec.path else prefix
             value: Any = None
+            present = False  # a required object is satisfied by its element being there
             if spec.children and not spec.many:
                 # An element's ancestors are indexed too: absent path => nothing below it.
                 if not spec.path:
                     group = self.values(spec.children, index, here, scope_el, scope_path)
                     value = _Group(group) if group else None
                 elif here in index:
+                    present = True
                     value = self.values(spec.children, index, here, scope_el, scope_path) or None
             else:
                 found = index.get(here) if spec.path else None
@@ -171,7 +191,7 @@ class _Run:
                     if len(found) > 1:
                         self._note_unmapped(_join(scope_path, here), found[1], len(found) - 1)
             if value is None:
-                if spec.required:
+                if spec.required and not present:
                     where = _join(scope_path, here)
                     self.findings.append(
                         finding(
@@ -200,6 +220,8 @@ class _Run:
                 continue
             for element in elements:
                 if len(element) == 0 or not any(isinstance(c.tag, str) for c in element):
+                    if not element.attrib and not "".join(element.itertext()).strip():
+                        continue  # an empty element carries nothing that could be lost
                     self._note_unmapped(f"{scope_path}/{'/'.join(path)}", element)
 
     # -- scopes ------------------------------------------------------------------

@@ -21,7 +21,8 @@ accepted; there is no expression language and nothing is evaluated)::
 A *target* is a dotted canonical field (``ids.end_to_end_id``). A *field-spec*
 is either a path string (``PmtId/EndToEndId``) or a mapping with ``path`` and
 optionally ``type`` (``string``, ``amount``, ``bool``, ``decimal``),
-``required`` (absence is a ``mapping.missing_mandatory`` finding), ``many``
+``required`` (absence is a ``mapping.missing_mandatory`` finding; for an object, the
+absence of its element: whether it may be empty is the XSD's call), ``many``
 (a list), ``template`` or ``fields`` (a nested object), ``codes`` (a code map:
 values outside it are ``mapping.invalid_value`` findings).
 
