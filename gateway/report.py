@@ -65,6 +65,7 @@ class CodeSpec:
 
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+_IN, _DET, _SCH = Layer.INPUT, Layer.DETECT, Layer.SCHEMA
 
 #: The closed catalogue of finding codes. Adding a code is a documented change.
 CATALOGUE: dict[str, CodeSpec] = {
@@ -136,6 +137,80 @@ CATALOGUE: dict[str, CodeSpec] = {
         Layer.BUSINESS,
         "AM05",
         "The tenant already submitted an accepted message with this business message id.",
+    ),
+    # SWIFT FIN (MT) structure, located by MT tag or block (gateway.mt)
+    # input: the text cannot be read as FIN blocks
+    "mt.empty": CodeSpec(_E, _IN, "FF01", "No FIN block ({1:...}) found in the payload."),
+    "mt.encoding": CodeSpec(
+        _E, _IN, "FF01", "Payload is not UTF-8/ASCII text; it was read as Latin-1."
+    ),
+    "mt.unbalanced_braces": CodeSpec(
+        _E,
+        _IN,
+        "FF01",
+        "A block or header tag is not closed by '}', or a '}' closes nothing.",
+    ),
+    "mt.text_outside_blocks": CodeSpec(
+        _E, _IN, "FF01", "Text outside any {n:...} block; kept as unparsed."
+    ),
+    "mt.block_malformed": CodeSpec(
+        _E,
+        _IN,
+        "FF01",
+        "A block's content is not in its form (block name, {tag:value} items).",
+    ),
+    "mt.mixed_line_endings": CodeSpec(
+        _W,
+        _IN,
+        None,
+        "CrLf and Lf line breaks are mixed; rendered with the first one seen.",
+    ),
+    # detect: which message
+    "mt.no_user_message": CodeSpec(
+        _E,
+        _DET,
+        "FF01",
+        "No user message (block 1 service 01 with a block 2 message type).",
+    ),
+    # schema: FIN message structure
+    "mt.block_unknown": CodeSpec(_W, _SCH, None, "A block other than 1-5 and S; kept as is."),
+    "mt.block_missing": CodeSpec(_E, _SCH, "FF01", "A mandatory block (1, 2 or 4) is missing."),
+    "mt.block_duplicate": CodeSpec(_E, _SCH, "FF01", "A block occurs more than once."),
+    "mt.block_order": CodeSpec(_E, _SCH, "FF01", "Blocks are not in the order 1, 2, 3, 4, 5."),
+    "mt.block1_malformed": CodeSpec(
+        _E,
+        _SCH,
+        "FF01",
+        "Basic header is not <F|A|L><2!n service><12 LT address><4!n><6!n>.",
+    ),
+    "mt.block2_malformed": CodeSpec(
+        _E, _SCH, "FF01", "Application header is in neither the input nor the output form."
+    ),
+    "mt.text_start": CodeSpec(_E, _SCH, "FF01", "The text block does not start with CrLf."),
+    "mt.text_unterminated": CodeSpec(
+        _E, _SCH, "FF01", "The text block does not end with CrLf followed by '-'."
+    ),
+    "mt.text_no_fields": CodeSpec(_E, _SCH, "FF01", "The text block holds no field."),
+    "mt.text_field_line": CodeSpec(
+        _E,
+        _SCH,
+        "FF01",
+        "A text block line belongs to no field (does not start with :tag:).",
+    ),
+    "mt.text_reserved_line_start": CodeSpec(
+        _W,
+        _SCH,
+        None,
+        "A continuation line starts with '-' or ':' (FIN field/end delimiters).",
+    ),
+    "mt.text_too_long": CodeSpec(
+        _E, _SCH, "FF01", "The text block is longer than 10,000 characters."
+    ),
+    "mt.too_many_findings": CodeSpec(
+        _E, _IN, "FF01", "More structure findings than the report lists (500)."
+    ),
+    "mt.text_charset": CodeSpec(
+        _E, _SCH, "FF01", "A character outside the SWIFT X character set in the text block."
     ),
     # mapping layer
     "mapping.not_available": CodeSpec(
