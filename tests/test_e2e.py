@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -134,6 +137,17 @@ def test_valid_message_reaches_the_topic_with_cloudevents_headers(
         assert report.json()["event_ids"] == body["event_ids"]
         ready = httpx2.get(f"{base}/readyz")
         assert ready.status_code == 200, ready.text
+    tail = subprocess.run(
+        [sys.executable, "-m", "gateway", "events", "tail", "--tenant", "EMEA",
+         "--from-beginning", "--count", "3", "--timeout", "30"],
+        capture_output=True, timeout=90, check=False,
+        env={**os.environ, "GATEWAY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+             "GATEWAY_TENANTS_DIR": str(tmp_path / "tenants")},
+    )  # fmt: skip
+    assert tail.returncode == 0, tail.stderr
+    lines = [json.loads(line) for line in tail.stdout.splitlines()]
+    assert {line["event"]["event_id"] for line in lines} == set(body["event_ids"])
+    assert {line["topic"] for line in lines} == {TOPIC}
 
 
 def test_broker_restart_loses_and_duplicates_nothing(
