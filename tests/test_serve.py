@@ -24,6 +24,20 @@ def _free_port() -> int:
         return port
 
 
+def _wait_ready(base: str, timeout: float = 30) -> httpx2.Response | None:
+    deadline = time.monotonic() + timeout
+    ready = None
+    while time.monotonic() < deadline:
+        try:
+            ready = httpx2.get(f"{base}/readyz", timeout=2)
+            if ready.status_code == 200:
+                break
+        except httpx2.TransportError:
+            pass
+        time.sleep(0.2)
+    return ready
+
+
 def test_serve_requires_a_broker(tmp_path: Path, test_env: dict[str, str]) -> None:
     env = {**os.environ, **test_env, "GATEWAY_KAFKA_BOOTSTRAP_SERVERS": ""}
     result = subprocess.run(
@@ -54,16 +68,7 @@ def test_serve_runs_from_environment(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        ready = None
-        while time.monotonic() < deadline:
-            try:
-                ready = httpx2.get(f"{base}/readyz", timeout=2)
-                if ready.status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            time.sleep(0.2)
+        ready = _wait_ready(base)
         assert ready is not None and ready.status_code == 200
         response = httpx2.post(
             f"{base}/v1/messages",
@@ -107,14 +112,8 @@ def test_dev_serves_and_stops_its_broker_on_sigterm(tmp_path: Path) -> None:
     assert "curl" in text and "events tail" in text
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx2.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            time.sleep(0.2)
+        ready = _wait_ready(base)
+        assert ready is not None and ready.status_code == 200
         response = httpx2.post(
             f"{base}/v1/messages",
             content=(FIXTURES / "mx/pacs.008.001.08/valid/minimal.xml").read_bytes(),
