@@ -84,7 +84,8 @@ def _index(element: etree._Element, stop: Path | None) -> tuple[Index, list[etre
                 stopped.append(child)
                 continue
             index.setdefault(here, []).append(child)
-            pending.append((child, here))
+            if len(child):  # only elements with children (or comments) are walked
+                pending.append((child, here))
         stack.extend(reversed(pending))  # pop in document order
     return index, stopped
 
@@ -153,23 +154,22 @@ class _Run:
         self,
         fields: tuple[CompiledField, ...],
         index: Index,
-        prefix: Path,
         scope_el: etree._Element,
         scope_path: str,
     ) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for spec in fields:
-            here = prefix + spec.path if spec.path else prefix
+            here = spec.rel
             value: Any = None
             present = False  # a required object is satisfied by its element being there
             if spec.children and not spec.many:
                 # An element's ancestors are indexed too: absent path => nothing below it.
                 if not spec.path:
-                    group = self.values(spec.children, index, here, scope_el, scope_path)
+                    group = self.values(spec.children, index, scope_el, scope_path)
                     value = _Group(group) if group else None
                 elif here in index:
                     present = True
-                    value = self.values(spec.children, index, here, scope_el, scope_path) or None
+                    value = self.values(spec.children, index, scope_el, scope_path) or None
             else:
                 found = index.get(here) if spec.path else None
                 if not found:
@@ -180,7 +180,7 @@ class _Run:
                         if spec.children:
                             sub, _ = _index(element, None)
                             where = _join(scope_path, here)
-                            item = self.values(spec.children, sub, (), element, where)
+                            item = self.values(spec.children, sub, element, where)
                         else:
                             item = self._convert(spec, element, scope_path, here)
                         if item:
@@ -214,11 +214,10 @@ class _Run:
         else:
             entry.count += count
 
-    def coverage(self, index: Index, consumed: set[Path], scope_path: str) -> None:
-        for path, elements in index.items():
-            if path in consumed:
-                continue
-            for element in elements:
+    def coverage(self, index: Index, covered: set[Path], scope_path: str) -> None:
+        # ``covered``: read paths and their ancestors; only the rest can hold lost data.
+        for path in index.keys() - covered:
+            for element in index[path]:
                 if len(element) == 0 or not any(isinstance(c.tag, str) for c in element):
                     if not element.attrib and not "".join(element.itertext()).strip():
                         continue  # an empty element carries nothing that could be lost
@@ -237,7 +236,7 @@ class _Run:
     ) -> None:
         scope_path = "/Document/" + "/".join(absolute)
         index, children = _index(element, scope.each.path if scope.each else None)
-        own = self.values(scope.fields, index, (), element, scope_path)
+        own = self.values(scope.fields, index, element, scope_path)
         self.coverage(index, self.mapping.consumed.get(absolute, set()), scope_path)
         merged = _merge(inherited, own)
         if scope.each is None:

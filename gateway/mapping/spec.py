@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,6 +67,9 @@ class CompiledField:
     many: bool = False
     children: tuple[CompiledField, ...] = ()  # nested object (template/fields)
     codes: tuple[tuple[str, str], ...] | None = None
+    #: ``path`` from the element the engine indexed (the scope element, or the item of
+    #: the nearest enclosing ``many`` object): precomputed so mapping allocates nothing.
+    rel: tuple[str, ...] = ()
 
     @property
     def is_object(self) -> bool:
@@ -238,7 +241,7 @@ class _Compiler:
             raise MappingError(self.where(f"{context}: 'each' needs a 'path'"))
         return Scope(
             path=tuple(path.split("/")),
-            fields=self.fields(raw.get("fields", {}), PaymentEvent, f"{context}.fields"),
+            fields=anchor(self.fields(raw.get("fields", {}), PaymentEvent, f"{context}.fields")),
             each=self.scope(raw["each"], f"{context}.each") if "each" in raw else None,
         )
 
@@ -291,7 +294,7 @@ def load_mapping(path: Path) -> Mapping:
     compiler = _Compiler(path, templates)
     root = Scope(
         path=(str(data["document"]),),
-        fields=compiler.fields(data.get("fields", {}), PaymentEvent, "fields"),
+        fields=anchor(compiler.fields(data.get("fields", {}), PaymentEvent, "fields")),
         each=compiler.scope(data["each"], "each"),
     )
     mapping = Mapping(
@@ -322,6 +325,28 @@ def field_paths(
     return out
 
 
+def anchor(
+    fields: tuple[CompiledField, ...], base: tuple[str, ...] = ()
+) -> tuple[CompiledField, ...]:
+    """Set every field's ``rel`` path (see :class:`CompiledField`)."""
+    out = []
+    for item in fields:
+        rel = base + item.path
+        inner = () if item.many else rel  # a many object's items are indexed on their own
+        out.append(replace(item, rel=rel, children=anchor(item.children, inner)))
+    return tuple(out)
+
+
+def covered_paths(fields: tuple[CompiledField, ...]) -> set[tuple[str, ...]]:
+    """The paths the fields read plus all their ancestors: an element at such a path is
+    either consumed or a container of consumed elements."""
+    out: set[tuple[str, ...]] = set()
+    for path in field_paths(fields):
+        for end in range(1, len(path) + 1):
+            out.add(path[:end])
+    return out
+
+
 def consumed_paths(root: Scope) -> dict[tuple[str, ...], set[tuple[str, ...]]]:
     """Per scope (keyed by its absolute path under Document), the relative paths it reads."""
     out: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
@@ -329,6 +354,6 @@ def consumed_paths(root: Scope) -> dict[tuple[str, ...], set[tuple[str, ...]]]:
     absolute: tuple[str, ...] = ()
     while scope is not None:
         absolute = absolute + scope.path
-        out[absolute] = field_paths(scope.fields)
+        out[absolute] = covered_paths(scope.fields)
         scope = scope.each
     return out
