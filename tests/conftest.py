@@ -15,10 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from gateway.pipeline import Gateway
 from gateway.schemas import SchemaRegistry
 from gateway.settings import Settings
+
+# No per-example deadline: CI machines are shared and timing is asserted where it matters.
+hypothesis_settings.register_profile("isogw", deadline=None)
+hypothesis_settings.load_profile("isogw")
 
 pytest_plugins = ["tests.db_fixtures", "tests.api_fixtures", "tests.kafka_fixtures"]
 
