@@ -61,8 +61,9 @@ def _relax(item: Finding) -> Finding:
     return item.model_copy(update={"severity": Severity.WARNING, "context": context})
 
 
-def _has_error(findings: list[Finding]) -> bool:
-    return any(f.severity is Severity.ERROR for f in findings)
+def _has_error(findings: list[Finding], relaxed: frozenset[str]) -> bool:
+    """Any error that no relaxation downgrades."""
+    return any(f.severity is Severity.ERROR and f.code not in relaxed for f in findings)
 
 
 def business_message_id(document: etree._Element | None) -> str | None:
@@ -100,14 +101,14 @@ class Gateway:
         tenant: str | None = None,
         channel: str | None = None,
         relaxed: frozenset[str] = frozenset(),
-        extra_findings: Callable[[Detection], list[Finding]] | None = None,
+        extra_findings: Callable[[Detection, str | None], list[Finding]] | None = None,
     ) -> InboundResult:
         """Run one message through every step.
 
         ``relaxed``: finding codes a tenant relaxation downgrades from error to warning
         (recorded in the finding's context). ``extra_findings``: a hook for checks that
-        need state outside the message (e.g. duplicate business message ids), run after
-        detection and before mapping.
+        need state outside the message (e.g. duplicate business message ids), called with
+        the detection and the business message id after validation, before mapping.
         """
         received_at = datetime.now(UTC)
         clock = _Clock()
@@ -115,6 +116,8 @@ class Gateway:
         findings: list[Finding] = []
         judged_by: list[SchemaUse] = []
         events: list[dict[str, Any]] = []
+        stage: str | None = None
+        msg_id: str | None = None
 
         parsed = parse_xml(payload, max_bytes=self.settings.max_payload_bytes)
         findings.extend(parsed.findings)
@@ -122,16 +125,15 @@ class Gateway:
         detection = Detection(None)
         if parsed.tree is not None:
             detection = detect_tree(parsed.tree.getroot())
+            msg_id = business_message_id(detection.document)
             findings.extend(detection.findings)
             clock.lap("detect")
             findings.extend(self._validate(detection, judged_by))
             clock.lap("schema")
             if extra_findings is not None:
-                findings.extend(extra_findings(detection))
-            if relaxed:
-                findings[:] = [_relax(f) if f.code in relaxed else f for f in findings]
-            if not _has_error(findings) and detection.document is not None:
-                events = self._map(detection, digest, tenant, findings, judged_by)
+                findings.extend(extra_findings(detection, msg_id))
+            if not _has_error(findings, relaxed) and detection.document is not None:
+                events, stage = self._map(detection, msg_id, digest, tenant, findings, judged_by)
                 clock.lap("map")
         if relaxed:
             findings[:] = [_relax(f) if f.code in relaxed else f for f in findings]
@@ -145,7 +147,7 @@ class Gateway:
             received_at=received_at,
             message_id=str(detection.message_id) if detection.message_id else None,
             envelope=detection.envelope,
-            business_message_id=business_message_id(detection.document),
+            business_message_id=msg_id,
             payload_sha256=digest,
             payload_size=len(payload),
             outcome=outcome,
@@ -155,8 +157,7 @@ class Gateway:
             transaction_count=len(events),
             timings_ms=clock.timings,
         )
-        mapping = self.mappings.get(report.message_id) if report.message_id else None
-        return InboundResult(report, events, mapping.stage if mapping and events else None)
+        return InboundResult(report, events, stage if events else None)
 
     def _validate(self, detection: Detection, judged_by: list[SchemaUse]) -> list[Finding]:
         findings: list[Finding] = []
@@ -187,11 +188,13 @@ class Gateway:
     def _map(
         self,
         detection: Detection,
+        msg_id: str | None,
         digest: str,
         tenant: str | None,
         findings: list[Finding],
         judged_by: list[SchemaUse],
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The events and their orchestration stage (from the mapping file)."""
         assert detection.document is not None
         assert detection.message_id is not None
         mapping = self.mappings.get(str(detection.message_id))
@@ -202,7 +205,7 @@ class Gateway:
                     f"No mapping file for {detection.message_id}: validated, no events produced.",
                 )
             )
-            return []
+            return [], None
         judged_by.append(
             SchemaUse(
                 kind="mapping",
@@ -214,7 +217,7 @@ class Gateway:
         )
         source = {
             "message_id": str(detection.message_id),
-            "business_message_id": business_message_id(detection.document),
+            "business_message_id": msg_id,
             "payload_sha256": digest,
             "envelope": detection.envelope,
         }
@@ -222,4 +225,4 @@ class Gateway:
             detection.document, mapping, seed=f"{tenant or '-'}:{digest}", source=source
         )
         findings.extend(result.findings)
-        return result.events
+        return result.events, mapping.stage

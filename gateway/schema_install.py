@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -162,9 +161,3 @@ def add_schemas(settings: Settings, paths: Iterable[Path]) -> list[AddedSchema]:
     body = {"files": sorted(by_file.values(), key=lambda item: item["file"])}
     _atomic_write(manifest_path, (json.dumps(body, indent=2) + "\n").encode("utf-8"))
     return [record for record, _ in staged]
-
-
-def remove_official(settings: Settings) -> None:
-    """Delete the installed official schemas (used by ``schemas sync --force``)."""
-    if settings.official_schema_dir.is_dir():
-        shutil.rmtree(settings.official_schema_dir)

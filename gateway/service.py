@@ -25,9 +25,8 @@ from typing import Any
 import orjson
 
 from gateway.cloudevents import outbox_rows
-from gateway.detect import Detection
-from gateway.pipeline import Gateway, InboundResult, business_message_id
-from gateway.report import Finding, Outcome, finding
+from gateway.pipeline import Gateway, InboundResult
+from gateway.report import Finding, Outcome, Severity, finding
 from gateway.store import DuplicateBusinessMessage, Store
 from gateway.tenants import Tenant
 
@@ -99,7 +98,7 @@ class InboundService:
                 tenant=tenant.id,
                 channel=channel,
                 relaxed=tenant.relaxed_codes(),
-                extra_findings=lambda d: self._duplicates(tenant, d),
+                extra_findings=lambda _detection, msg_id: self._duplicates(tenant, msg_id),
             )
             report = result.report
             if report.message_id is not None and not tenant.allows(report.message_id):
@@ -143,8 +142,7 @@ class InboundService:
             return SubmitResult(status, body, result=result)
         raise AssertionError("a duplicate business message id is found on the second run")
 
-    def _duplicates(self, tenant: Tenant, detection: Detection) -> list[Finding]:
-        msg_id = business_message_id(detection.document)
+    def _duplicates(self, tenant: Tenant, msg_id: str | None) -> list[Finding]:
         if msg_id is None:
             return []
         earlier = self.store.seen_business_message(tenant.id, msg_id)
@@ -173,7 +171,9 @@ class InboundService:
                 "outcome": report.outcome.value,
                 "event_ids": report.event_ids,
                 "warnings": [
-                    f.model_dump(mode="json") for f in report.findings if f.severity == "warning"
+                    f.model_dump(mode="json")
+                    for f in report.findings
+                    if f.severity is Severity.WARNING
                 ],
                 "correlation_id": correlation_id,
             }

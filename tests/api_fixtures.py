@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -69,3 +72,23 @@ def api(
     )  # fmt: skip
     with TestClient(app, raise_server_exceptions=False) as client:
         yield ApiEnv(client, store, publisher, keys, folder)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def post(base: str, key: str, payload: bytes) -> httpx2.Response:
+    return httpx2.post(
+        f"{base}/v1/messages",
+        content=payload,
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/xml",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
+        timeout=30,
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -31,20 +30,13 @@ from gateway.pipeline import Gateway
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.tenants import TenantRegistry
-from tests.api_fixtures import make_tenants
+from tests.api_fixtures import free_port, make_tenants, post
 from tests.conftest import FIXTURES
 from tests.kafka_fixtures import Consumed, broker_config, consume
 
 THREE = (FIXTURES / "mx/pacs.008.001.08/valid/three_transactions.xml").read_bytes()
 INVALID = (FIXTURES / "mx/pacs.008.001.08/invalid/bad_enum_chrgbr.xml").read_bytes()
 TOPIC = "emea.payments.initiation.v1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -61,7 +53,7 @@ def running_gateway(
         publisher=AioKafkaPublisher(broker_config(broker)),
         relay_interval_s=0.02,
     )
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -75,19 +67,6 @@ def running_gateway(
         server.should_exit = True
         thread.join(timeout=20)
         store.close()
-
-
-def post(base: str, key: str, payload: bytes) -> httpx2.Response:
-    return httpx2.post(
-        f"{base}/v1/messages",
-        content=payload,
-        headers={
-            "Authorization": f"Bearer {key}",
-            "Content-Type": "application/xml",
-            "Idempotency-Key": str(uuid.uuid4()),
-        },
-        timeout=30,
-    )
 
 
 def unique_message(n: int) -> bytes:

@@ -7,21 +7,13 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx2
 
 from gateway.devbroker import DevBroker
-from tests.api_fixtures import make_tenants
+from tests.api_fixtures import free_port, make_tenants, post
 from tests.conftest import FIXTURES
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_ready(base: str, timeout: float = 30) -> httpx2.Response | None:
@@ -38,6 +30,13 @@ def _wait_ready(base: str, timeout: float = 30) -> httpx2.Response | None:
     return ready
 
 
+def _submit_when_ready(base: str, key: str) -> None:
+    ready = _wait_ready(base)
+    assert ready is not None and ready.status_code == 200
+    response = post(base, key, (FIXTURES / "mx/pacs.008.001.08/valid/minimal.xml").read_bytes())
+    assert response.status_code == 202, response.text
+
+
 def test_serve_requires_a_broker(tmp_path: Path, test_env: dict[str, str]) -> None:
     env = {**os.environ, **test_env, "GATEWAY_KAFKA_BOOTSTRAP_SERVERS": ""}
     result = subprocess.run(
@@ -52,7 +51,7 @@ def test_serve_runs_from_environment(
     tmp_path: Path, broker: DevBroker, test_env: dict[str, str]
 ) -> None:
     folder, keys = make_tenants(tmp_path)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **test_env,
@@ -68,19 +67,7 @@ def test_serve_runs_from_environment(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        ready = _wait_ready(base)
-        assert ready is not None and ready.status_code == 200
-        response = httpx2.post(
-            f"{base}/v1/messages",
-            content=(FIXTURES / "mx/pacs.008.001.08/valid/minimal.xml").read_bytes(),
-            headers={
-                "Authorization": f"Bearer {keys['LATAM']}",
-                "Content-Type": "application/xml",
-                "Idempotency-Key": str(uuid.uuid4()),
-            },
-            timeout=30,
-        )
-        assert response.status_code == 202, response.text
+        _submit_when_ready(base, keys["LATAM"])
     finally:
         process.terminate()
         _, err = process.communicate(timeout=30)
@@ -91,7 +78,7 @@ def test_dev_serves_and_stops_its_broker_on_sigterm(tmp_path: Path) -> None:
     import re
     import signal
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "GATEWAY_PORT": str(port),
@@ -112,19 +99,7 @@ def test_dev_serves_and_stops_its_broker_on_sigterm(tmp_path: Path) -> None:
     assert "curl" in text and "events tail" in text
     base = f"http://127.0.0.1:{port}"
     try:
-        ready = _wait_ready(base)
-        assert ready is not None and ready.status_code == 200
-        response = httpx2.post(
-            f"{base}/v1/messages",
-            content=(FIXTURES / "mx/pacs.008.001.08/valid/minimal.xml").read_bytes(),
-            headers={
-                "Authorization": f"Bearer {key}",
-                "Content-Type": "application/xml",
-                "Idempotency-Key": str(uuid.uuid4()),
-            },
-            timeout=30,
-        )
-        assert response.status_code == 202, response.text
+        _submit_when_ready(base, key)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

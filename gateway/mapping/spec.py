@@ -71,10 +71,6 @@ class CompiledField:
     #: the nearest enclosing ``many`` object): precomputed so mapping allocates nothing.
     rel: tuple[str, ...] = ()
 
-    @property
-    def is_object(self) -> bool:
-        return bool(self.children)
-
 
 @dataclass(slots=True)
 class Scope:
