@@ -29,7 +29,7 @@ from gateway.errors import (
 )
 from gateway.events import PaymentEvent
 from gateway.messages import MessageId
-from gateway.pipeline import Gateway, InboundResult
+from gateway.pipeline import Gateway, InboundResult, RuleSelection
 from gateway.report import Finding, Layer, Location, Outcome, Report, Severity
 from gateway.settings import Settings
 
@@ -48,6 +48,7 @@ __all__ = [
     "Outcome",
     "PaymentEvent",
     "Report",
+    "RuleSelection",
     "SchemaCompileError",
     "SchemaError",
     "SchemaIntegrityError",
@@ -72,7 +73,14 @@ def default_gateway() -> Gateway:
 
 
 def inbound(
-    payload: bytes, *, tenant: str | None = None, channel: str | None = None
+    payload: bytes,
+    *,
+    tenant: str | None = None,
+    channel: str | None = None,
+    packs: tuple[str, ...] = (),
 ) -> InboundResult:
-    """Run one message through detect, parse, validate and map."""
-    return default_gateway().inbound(payload, tenant=tenant, channel=channel)
+    """Run one message through detect, parse, validate (XSD, business rules and the
+    named scheme ``packs``) and map."""
+    return default_gateway().inbound(
+        payload, tenant=tenant, channel=channel, rules=RuleSelection(packs=packs)
+    )

@@ -19,8 +19,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from gateway.cli_rules import rules_app
 from gateway.errors import GatewayError
-from gateway.pipeline import Gateway, InboundResult
+from gateway.pipeline import Gateway, InboundResult, RuleSelection
 from gateway.report import Outcome
 from gateway.settings import Settings
 
@@ -45,6 +46,7 @@ app.add_typer(events_app, name="events")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(rules_app, name="rules")
 
 _err = Console(stderr=True)
 #: Show a progress bar on stderr from this many files on.
@@ -85,11 +87,75 @@ def _read(path: Path) -> bytes:
         raise _fail(f"cannot read {path}: {exc.strerror or exc}", 2) from exc
 
 
-def _inbound(gateway: Gateway, path: Path) -> InboundResult:
-    try:
-        return gateway.inbound(_read(path), channel="cli")
-    except GatewayError as exc:  # e.g. an operator schema that does not compile
-        raise _fail(f"{path}: {exc.message}", 3) from exc
+PackOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pack",
+        "-p",
+        help="Also judge by this scheme pack (repeatable): cbpr-plus, sepa-sct, sepa-inst, "
+        "fednow; see `isogw rules list`.",
+        show_default=False,
+    ),
+]
+TenantOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant",
+        help="Judge as this tenant would: its packs, tenant rules and relaxations.",
+        show_default=False,
+    ),
+]
+SchemaOnlyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--schema-only", help="Judge by the XSD (and mapping) only: no rule packs at all."
+    ),
+]
+
+
+class _Judge:
+    """How the CLI judges each file: which packs, as which tenant."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        packs: list[str] | None,
+        tenant_id: str | None,
+        schema_only: bool,
+    ) -> None:
+        from gateway.cli_rules import tenant_judging
+
+        self.gateway = gateway
+        if schema_only and (packs or tenant_id):
+            raise _fail("--schema-only cannot be combined with --pack or --tenant", 2)
+        names = tuple(dict.fromkeys(packs or ()))
+        if gateway.rules is not None:
+            for name in names:
+                try:
+                    gateway.rules.packs.versions(name)
+                except GatewayError as exc:
+                    raise _fail(exc.message, 2) from exc
+        self.tenant = None
+        self.relaxed: frozenset[str] = frozenset()
+        self.selection: RuleSelection | None = None if schema_only else RuleSelection(names)
+        if tenant_id is not None:
+            judging = tenant_judging(_tenants(), tenant_id, gateway, names)
+            self.tenant, self.relaxed, self.selection, self._record = judging
+
+    def __call__(self, path: Path) -> InboundResult:
+        try:
+            result = self.gateway.inbound(
+                _read(path),
+                tenant=self.tenant,
+                channel="cli",
+                relaxed=self.relaxed,
+                rules=self.selection,
+            )
+        except GatewayError as exc:  # e.g. an operator schema that does not compile
+            raise _fail(f"{path}: {exc.message}", 3) from exc
+        if self.tenant is not None:
+            self._record(result)  # per-day totals of this run
+        return result
 
 
 def _dump(obj: Any) -> bytes:
@@ -128,18 +194,25 @@ def _progress(total: int) -> Progress:
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Message files.", show_default=False)],
     output_format: FormatOpt = OutputFormat.text,
+    pack: PackOpt = None,
+    tenant: TenantOpt = None,
+    schema_only: SchemaOnlyOpt = False,
 ) -> None:
-    """Validate messages; one report per file (JSON Lines with --format json)."""
+    """Validate messages; one report per file (JSON Lines with --format json).
+
+    Every message is judged by its XSD and the business rules; --pack adds scheme
+    packs, --tenant the tenant's packs, rules and relaxations.
+    """
     for path in files:
         if not path.is_file():
             raise _fail(f"no such file: {path}", 2)
-    gateway = _gateway()
+    judge = _Judge(_gateway(), pack, tenant, schema_only)
     rejected = 0
     out = sys.stdout.buffer
     with _progress(len(files)) as progress:
         task = progress.add_task("validate", total=len(files))
         for path in files:
-            result = _inbound(gateway, path)
+            result = judge(path)
             rejected += result.report.outcome is Outcome.REJECTED
             if output_format is OutputFormat.json:
                 out.write(_dump({"file": str(path), **result.report_json()}) + b"\n")
@@ -154,6 +227,9 @@ def validate(
 def map_(
     file: Annotated[Path, typer.Argument(help="Message file.", show_default=False)],
     output_format: FormatOpt = OutputFormat.json,
+    pack: PackOpt = None,
+    tenant: TenantOpt = None,
+    schema_only: SchemaOnlyOpt = False,
 ) -> None:
     """Print the canonical events of one message as a JSON array on stdout.
 
@@ -162,7 +238,7 @@ def map_(
     """
     if not file.is_file():
         raise _fail(f"no such file: {file}", 2)
-    result = _inbound(_gateway(), file)
+    result = _Judge(_gateway(), pack, tenant, schema_only)(file)
     out = sys.stdout.buffer
     if output_format is OutputFormat.json:
         out.write(b"[")
@@ -284,8 +360,15 @@ def _tenant_file(tenant_id: str) -> Path:
 
 @tenants_app.command("list")
 def tenants_list() -> None:
-    """Validate every tenant file and list tenants with their key ids."""
-    for tenant in _tenants().all():
+    """Validate every tenant file (and the packs it names) and list tenants with key ids."""
+    from gateway.rules import PackRegistry
+
+    tenants = _tenants()
+    try:
+        tenants.check_packs(PackRegistry.load(_settings().rule_packs_dir))
+    except GatewayError as exc:
+        raise _fail(exc.message, 3) from exc
+    for tenant in tenants.all():
         keys = ", ".join(k.id for k in tenant.api_keys) or "no keys"
         typer.echo(f"{tenant.id:6} {tenant.region:6} {tenant.name}  [{keys}]")
 

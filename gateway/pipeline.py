@@ -21,12 +21,15 @@ from lxml import etree
 
 from gateway.detect import Detection, detect_tree
 from gateway.mapping import MappingRegistry, map_inbound
+from gateway.mapping.locate import FieldLocator
 from gateway.mx import parse_xml
 from gateway.report import Finding, Outcome, Report, SchemaUse, Severity, finding, outcome_of
+from gateway.rules import PackRegistry, RuleEngine, Subject, mx_header, mx_values
+from gateway.rules.engine import Locator, RuleSelection
 from gateway.schemas import SchemaRegistry
 from gateway.settings import Settings
 
-__all__ = ["Gateway", "InboundResult", "business_message_id"]
+__all__ = ["Gateway", "InboundResult", "RuleSelection", "business_message_id"]
 
 
 @dataclass(slots=True)
@@ -41,6 +44,10 @@ class InboundResult:
 
     def report_json(self) -> dict[str, Any]:
         return self.report.model_dump(mode="json")
+
+
+#: Default: the business pack only (no scheme or tenant packs).
+_ALL_RULES = RuleSelection()
 
 
 class _Clock:
@@ -82,16 +89,25 @@ class Gateway:
     """Loaded resources and the inbound pipeline."""
 
     def __init__(
-        self, settings: Settings, schemas: SchemaRegistry, mappings: MappingRegistry
+        self,
+        settings: Settings,
+        schemas: SchemaRegistry,
+        mappings: MappingRegistry,
+        rules: RuleEngine | None = None,
     ) -> None:
         self.settings = settings
         self.schemas = schemas
         self.mappings = mappings
+        #: None: no rule packs loaded (schema and mapping only)
+        self.rules = rules
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:
         return cls(
-            settings, SchemaRegistry.load(settings), MappingRegistry.load(settings.mapping_dir)
+            settings,
+            SchemaRegistry.load(settings),
+            MappingRegistry.load(settings.mapping_dir),
+            RuleEngine(PackRegistry.load(settings.rule_packs_dir)),
         )
 
     def inbound(
@@ -102,6 +118,8 @@ class Gateway:
         channel: str | None = None,
         relaxed: frozenset[str] = frozenset(),
         extra_findings: Callable[[Detection, str | None], list[Finding]] | None = None,
+        rules: RuleSelection | None = _ALL_RULES,
+        received_at: datetime | None = None,
     ) -> InboundResult:
         """Run one message through every step.
 
@@ -109,8 +127,11 @@ class Gateway:
         (recorded in the finding's context). ``extra_findings``: a hook for checks that
         need state outside the message (e.g. duplicate business message ids), called with
         the detection and the business message id after validation, before mapping.
+        ``rules``: the packs that judge the message besides the business pack; None
+        judges by schema (and mapping) only. ``received_at``: the receipt time rules
+        judge dates and cut-offs against (now unless replaying).
         """
-        received_at = datetime.now(UTC)
+        received_at = received_at or datetime.now(UTC)
         clock = _Clock()
         digest = hashlib.sha256(payload).hexdigest()
         findings: list[Finding] = []
@@ -132,9 +153,32 @@ class Gateway:
             clock.lap("schema")
             if extra_findings is not None:
                 findings.extend(extra_findings(detection, msg_id))
+            locate: Locator | None = None
+            mapped = False
             if not _has_error(findings, relaxed) and detection.document is not None:
-                events, stage = self._map(detection, msg_id, digest, tenant, findings, judged_by)
+                events, stage, locate = self._map(
+                    detection, msg_id, digest, tenant, findings, judged_by
+                )
+                mapped = locate is not None
                 clock.lap("map")
+            if rules is not None and self.rules is not None and detection.document is not None:
+                subject = Subject(
+                    message_id=str(detection.message_id) if detection.message_id else None,
+                    events=events,
+                    values=mx_values(detection.document, detection.apphdr),
+                    header=mx_header(detection.apphdr),
+                    business_message_id=msg_id,
+                    received_at=received_at,
+                    tenant=tenant,
+                    channel=channel,
+                    document=detection.document,
+                    mapped=mapped,
+                    spent=rules.spent,
+                )
+                judged = self.rules.run(subject, rules, locate)
+                findings.extend(judged.findings)
+                judged_by.extend(judged.applied)
+                clock.lap("rules")
         if relaxed:
             findings[:] = [_relax(f) if f.code in relaxed else f for f in findings]
         outcome = outcome_of(findings)
@@ -193,8 +237,9 @@ class Gateway:
         tenant: str | None,
         findings: list[Finding],
         judged_by: list[SchemaUse],
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """The events and their orchestration stage (from the mapping file)."""
+    ) -> tuple[list[dict[str, Any]], str | None, Locator | None]:
+        """The events, their orchestration stage (from the mapping file) and a locator
+        from their fields back to the elements (None when no mapping exists)."""
         assert detection.document is not None
         assert detection.message_id is not None
         mapping = self.mappings.get(str(detection.message_id))
@@ -205,7 +250,7 @@ class Gateway:
                     f"No mapping file for {detection.message_id}: validated, no events produced.",
                 )
             )
-            return [], None
+            return [], None, None
         judged_by.append(
             SchemaUse(
                 kind="mapping",
@@ -225,4 +270,4 @@ class Gateway:
             detection.document, mapping, seed=f"{tenant or '-'}:{digest}", source=source
         )
         findings.extend(result.findings)
-        return result.events, mapping.stage
+        return result.events, mapping.stage, FieldLocator(mapping, result.scopes)

@@ -6,13 +6,22 @@ pipeline and the store's single transaction:
 1. claim ``(tenant, Idempotency-Key)``: a replay answers with the stored
    response; a different payload under the same key is refused (422); a claim
    still being processed is a conflict (409);
-2. run the pipeline (detect, parse, validate, map), with the duplicate business
-   message id check (``business.duplicate_message``) and the tenant's relaxations;
-3. refuse message types the tenant may not send (403) without storing anything;
-4. commit report + outbox rows + idempotent response in one transaction, then
-   answer 202 (accepted) or 422 (rejected, with the full report).
+2. run the pipeline (detect, parse, validate, map, rules), with the duplicate
+   business message id check (``business.duplicate_message``), the tenant's rule
+   selection (its scheme packs, pack parameters, own rules and per-day totals from
+   the store) and its relaxations;
+3. refuse message types the tenant may not send (403) without storing anything,
+   unless the tenant relaxes ``message_not_allowed``;
+4. commit report + outbox rows + per-day totals + idempotent response in one
+   transaction, then answer 202 (accepted) or 422 (rejected, with the full report).
 
-Any failure before the commit releases the claim: nothing partial stays behind.
+A commit can lose a race: another key accepted the same business message id, or
+another message took a per-day total close enough to its limit that this one
+would cross it (the store re-checks the limit under a lock). The message is then
+judged again, against the new state, and answered with that judgement (422 with
+``business.duplicate_message`` or ``tenant.daily_limit``); the receipt time stays
+the same. Any failure before the commit releases the claim: nothing partial
+stays behind.
 """
 
 from __future__ import annotations
@@ -25,14 +34,18 @@ from typing import Any
 import orjson
 
 from gateway.cloudevents import outbox_rows
+from gateway.daily_totals import DailyLimitExceeded, spent_lookup
 from gateway.pipeline import Gateway, InboundResult
 from gateway.report import Finding, Outcome, Severity, finding
 from gateway.store import DuplicateBusinessMessage, Store
-from gateway.tenants import Tenant
+from gateway.store.store import StoreUnavailable
+from gateway.tenants import Relaxation, Tenant
 
 __all__ = ["DATASCHEMA", "InboundService", "SubmitResult"]
 
 DATASCHEMA = "https://iso20022-gateway.example/schemas/canonical/payment-event.v1.json"
+#: Judgements of one message when commits keep losing races (see the module docstring).
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +105,26 @@ class InboundService:
     def _process(
         self, tenant: Tenant, key: str, payload: bytes, correlation_id: str, channel: str
     ) -> SubmitResult:
-        for _attempt in range(2):
+        received_at = datetime.now(UTC)
+        selection = tenant.rule_selection(spent=spent_lookup(self.store, tenant.id))
+        relaxed = tenant.relaxed_codes()
+        refuse_unlisted = Relaxation.MESSAGE_NOT_ALLOWED not in tenant.relaxations
+        for _attempt in range(ATTEMPTS):
             result = self.gateway.inbound(
                 payload,
                 tenant=tenant.id,
                 channel=channel,
-                relaxed=tenant.relaxed_codes(),
+                relaxed=relaxed,
                 extra_findings=lambda _detection, msg_id: self._duplicates(tenant, msg_id),
+                rules=selection,
+                received_at=received_at,
             )
             report = result.report
-            if report.message_id is not None and not tenant.allows(report.message_id):
+            if (
+                refuse_unlisted
+                and report.message_id is not None
+                and not tenant.allows(report.message_id)
+            ):
                 self.store.release_claim(tenant.id, key)
                 return SubmitResult(
                     403,
@@ -125,6 +148,7 @@ class InboundService:
                     received_at=report.received_at,
                     source=self.source,
                 )
+            daily = tenant.daily_amounts(result.events, received_at) if accepted else None
             try:
                 self.store.commit_inbound(
                     tenant=tenant.id,
@@ -136,11 +160,14 @@ class InboundService:
                     register_business_id=report.business_message_id if accepted else None,
                     response_status=status,
                     response_body=body,
+                    daily=daily,
                 )
-            except DuplicateBusinessMessage:
-                continue  # another key won the race: run again, now as a duplicate
+            except (DuplicateBusinessMessage, DailyLimitExceeded):
+                continue  # another message won the race: judge again, against the new state
             return SubmitResult(status, body, result=result)
-        raise AssertionError("a duplicate business message id is found on the second run")
+        raise StoreUnavailable(
+            f"the commit lost {ATTEMPTS} races with concurrent messages of tenant {tenant.id}"
+        )
 
     def _duplicates(self, tenant: Tenant, msg_id: str | None) -> list[Finding]:
         if msg_id is None:

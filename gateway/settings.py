@@ -38,6 +38,8 @@ class Settings(BaseModel):
     local_schema_dir: Path
     schema_dirs: tuple[Path, ...] = ()
     mapping_dir: Path
+    #: rule packs (``packs/``); None: ``<home>/packs``
+    packs_dir: Path | None = None
     max_payload_bytes: int = DEFAULT_MAX_BYTES
     tenants_dir: Path | None = None
     database_url: str = "sqlite://"
@@ -47,6 +49,10 @@ class Settings(BaseModel):
     @property
     def manifest_path(self) -> Path:
         return self.home / "xsd" / "manifest.json"
+
+    @property
+    def rule_packs_dir(self) -> Path:
+        return self.packs_dir or self.home / "packs"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +90,7 @@ class Settings(BaseModel):
             local_schema_dir=Path(env.get("GATEWAY_LOCAL_SCHEMA_DIR") or home / "xsd" / "local"),
             schema_dirs=extra,
             mapping_dir=Path(env.get("GATEWAY_MAPPING_DIR") or home / "mappings"),
+            packs_dir=Path(env.get("GATEWAY_PACKS_DIR") or home / "packs"),
             max_payload_bytes=max_bytes,
             tenants_dir=Path(env.get("GATEWAY_TENANTS_DIR") or home / "tenants"),
             database_url=env.get("GATEWAY_DATABASE_URL")

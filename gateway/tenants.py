@@ -1,9 +1,11 @@
 """Tenants: one YAML file per tenant in ``tenants/`` (DESIGN.md §3 "Tenant files").
 
 A tenant is a region of the bank (NA, EMEA, LATAM, APAC) with its own API keys,
-allowed message ids, topic template, limits and named relaxations (strict by
-default). Files are validated at start-up; a bad file stops start-up with a
-:class:`ConfigError` naming the file, the key and the value.
+allowed message ids, topic template, limits, rules (``rules``: its scheme packs and
+their parameters, allowed currencies, amount and per-day limits, cut-off windows,
+blocked countries; see :mod:`gateway.rules.tenant_rules`) and named relaxations
+(strict by default). Files are validated at start-up; a bad file stops start-up
+with a :class:`ConfigError` naming the file, the key and the value.
 
 Identity comes only from credentials: an API key (``Authorization: Bearer``)
 whose SHA-256 is stored in the tenant file. Keys look like
@@ -20,18 +22,23 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from gateway.cloudevents import validate_template
+from gateway.daily_totals import DailyAmounts, SpentFn
 from gateway.errors import ConfigError
 from gateway.messages import MessageId
+from gateway.rules import tenant_rules
+from gateway.rules.engine import RuleSelection
+from gateway.rules.packs import Pack, PackRegistry
+from gateway.rules.tenant_rules import TenantRules
 
 __all__ = [
     "ApiKey",
@@ -53,11 +60,32 @@ class Relaxation(StrEnum):
 
     #: Accept an AppHdr whose MsgDefIdr names another message (finding becomes a warning).
     APPHDR_MSGDEFIDR_MISMATCH = "apphdr_msgdefidr_mismatch"
+    #: Accept message ids outside ``allowed_message_ids`` (``tenant.message_allowed``
+    #: becomes a warning; the HTTP API then accepts them instead of answering 403).
+    MESSAGE_NOT_ALLOWED = "message_not_allowed"
+    #: Accept currencies outside ``rules.currencies`` (``tenant.currency_allowed``).
+    CURRENCY_NOT_ALLOWED = "currency_not_allowed"
+    #: Accept transactions over ``rules.amount_limits`` (``tenant.amount_limit``).
+    AMOUNT_OVER_LIMIT = "amount_over_limit"
+    #: Accept messages over ``rules.daily_limits`` (``tenant.daily_limit``); totals are
+    #: still recorded, the limit is not enforced at commit.
+    DAILY_LIMIT_EXCEEDED = "daily_limit_exceeded"
+    #: Accept messages received outside ``rules.cutoffs`` (``tenant.cutoff``).
+    AFTER_CUTOFF = "after_cutoff"
+    #: Accept parties in ``rules.blocked_countries`` (``tenant.blocked_country``): the
+    #: finding stays in the report as a warning for review.
+    BLOCKED_COUNTRY = "blocked_country"
 
 
 #: Which finding codes each relaxation downgrades from error to warning.
 RELAXED_CODES: dict[Relaxation, frozenset[str]] = {
     Relaxation.APPHDR_MSGDEFIDR_MISMATCH: frozenset({"detect.apphdr_mismatch"}),
+    Relaxation.MESSAGE_NOT_ALLOWED: frozenset({tenant_rules.RULE_MESSAGE}),
+    Relaxation.CURRENCY_NOT_ALLOWED: frozenset({tenant_rules.RULE_CURRENCY}),
+    Relaxation.AMOUNT_OVER_LIMIT: frozenset({tenant_rules.RULE_AMOUNT}),
+    Relaxation.DAILY_LIMIT_EXCEEDED: frozenset({tenant_rules.RULE_DAILY}),
+    Relaxation.AFTER_CUTOFF: frozenset({tenant_rules.RULE_CUTOFF}),
+    Relaxation.BLOCKED_COUNTRY: frozenset({tenant_rules.RULE_COUNTRY}),
 }
 
 
@@ -91,6 +119,12 @@ class Tenant(BaseModel):
     store_payload: bool = False
     kafka_fail_closed: bool = False
     relaxations: tuple[Relaxation, ...] = ()
+    rules: TenantRules = TenantRules()
+
+    #: the file the tenant was loaded from (error messages, the rule pack's origin)
+    _file: Path | None = PrivateAttr(default=None)
+    #: (allowed ids, rules, pack): the pack built from exactly these objects
+    _pack: tuple[object, object, Pack] | None = PrivateAttr(default=None)
 
     @field_validator("topic_template")
     @classmethod
@@ -115,6 +149,44 @@ class Tenant(BaseModel):
         for relaxation in self.relaxations:
             codes |= RELAXED_CODES[relaxation]
         return frozenset(codes)
+
+    @property
+    def source(self) -> str:
+        """Where the tenant comes from, for error messages."""
+        return str(self._file) if self._file is not None else f"tenant {self.id}"
+
+    def rules_pack(self) -> Pack:
+        """The tenant's own rules as the pack ``tenant:<ID>`` (built once)."""
+        cached = self._pack
+        if (
+            cached is None
+            or cached[0] is not self.allowed_message_ids
+            or cached[1] is not self.rules
+        ):
+            origin = self._file.name if self._file is not None else f"{self.id}.yaml"
+            pack = tenant_rules.build_pack(self.id, self.allowed_message_ids, self.rules, origin)
+            cached = (self.allowed_message_ids, self.rules, pack)
+            self._pack = cached
+        return cached[2]
+
+    def rule_selection(self, spent: SpentFn | None = None) -> RuleSelection:
+        """How to judge this tenant's messages: its scheme packs (where their ``match``
+        holds) with its ``pack_params``, its own rules, and ``spent(day, currency)``
+        (its per-day totals; None counts only the message itself)."""
+        return tenant_rules.rule_selection(self, spent)
+
+    def check_packs(self, packs: PackRegistry) -> None:
+        """Raise :class:`ConfigError` (naming the file, key and value) when ``rules.packs``
+        or ``rules.pack_params`` name a pack, rule or parameter ``packs`` lacks."""
+        tenant_rules.check_packs(self, packs, self.source)
+
+    def daily_amounts(
+        self, events: Sequence[Mapping[str, Any]], received_at: datetime | None
+    ) -> DailyAmounts | None:
+        """What an accepted message adds to the per-day totals, with the limits to
+        enforce at commit (none when ``daily_limit_exceeded`` is relaxed)."""
+        enforce = Relaxation.DAILY_LIMIT_EXCEEDED not in self.relaxations
+        return tenant_rules.daily_amounts(self.rules, events, received_at, enforce=enforce)
 
 
 def _hash(key: str) -> str:
@@ -172,6 +244,11 @@ class TenantRegistry:
     def all(self) -> list[Tenant]:
         return list(self._by_id.values())
 
+    def check_packs(self, packs: PackRegistry) -> None:
+        """Every tenant's packs and pack parameters exist (:meth:`Tenant.check_packs`)."""
+        for tenant in self._by_id.values():
+            tenant.check_packs(packs)
+
     def with_extra_key(self, tenant_id: str, key: ApiKey) -> TenantRegistry:
         """A copy where ``tenant_id`` also accepts ``key`` (development runs)."""
         tenants = [
@@ -209,7 +286,7 @@ def _read(path: Path) -> dict[str, Any]:
 def load_tenant(path: Path) -> Tenant:
     data = _read(path)
     try:
-        return Tenant.model_validate(data)
+        tenant = Tenant.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "(file)"
@@ -218,6 +295,8 @@ def load_tenant(path: Path) -> Tenant:
             f"{path}: {key}: {first['msg']} (value: {value!r})"
             + (f"; and {exc.error_count() - 1} more problem(s)" if exc.error_count() > 1 else "")
         ) from exc
+    tenant._file = path
+    return tenant
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:

@@ -74,7 +74,10 @@ def postgresql_clean_url(postgres_url: str) -> str:
         exists = connection.execute(text("SELECT to_regclass('public.reports')")).scalar()
         if exists:
             connection.execute(
-                text("TRUNCATE reports, outbox, idempotency, business_messages RESTART IDENTITY")
+                text(
+                    "TRUNCATE reports, outbox, idempotency, business_messages, daily_totals "
+                    "RESTART IDENTITY"
+                )
             )
     engine.dispose()
     return postgres_url

@@ -10,8 +10,10 @@ import gateway
 from gateway.artifacts import (
     EVENT_SCHEMA_PATH,
     FINDINGS_DOC_PATH,
+    RULES_DOC_PATH,
     event_schema_text,
     findings_markdown,
+    rules_markdown,
 )
 from gateway.events import PaymentEvent
 from gateway.report import CATALOGUE, Finding, Layer, Outcome, Severity, finding, outcome_of
@@ -68,3 +70,8 @@ def test_public_api_is_curated() -> None:
     assert sorted(gateway.__all__) == gateway.__all__
     for name in gateway.__all__:
         assert hasattr(gateway, name), name
+
+
+def test_rules_document_has_not_drifted() -> None:
+    committed = (REPO / RULES_DOC_PATH).read_text(encoding="utf-8")
+    assert committed == rules_markdown(REPO / "packs"), "run `make artifacts` and review"

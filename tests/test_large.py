@@ -43,7 +43,10 @@ def test_ten_thousand_transactions_in_bounded_memory(
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stderr)
-    assert report["outcome"] == "accepted", report["findings"][:5]
+    # the generator's execution dates are fixed in 2024: old by now, hence date warnings
+    assert report["outcome"] == "accepted_with_warnings", report["findings"][:5]
+    assert {f["code"] for f in report["findings"]} == {"business.date_too_far_in_past"}
+    assert "rules" in report["timings_ms"]
     assert report["transaction_count"] == N_TX
     events = json.loads(events_file.read_bytes())
     assert len(events) == N_TX

@@ -77,7 +77,7 @@ def build(msg_id: str, txs: list[dict[str, object]]) -> bytes:
 def test_generated_messages_map_value_for_value(
     gateway: Gateway, msg_id: str, txs: list[dict[str, object]]
 ) -> None:
-    result = gateway.inbound(build(msg_id, txs))
+    result = gateway.inbound(build(msg_id, txs), rules=None)  # mapping only: data is random
     assert result.report.outcome is Outcome.ACCEPTED, result.report.findings
     assert len(result.events) == len(txs)
     for event, tx in zip(result.events, txs, strict=True):

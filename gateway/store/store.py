@@ -12,6 +12,11 @@ Invariants it keeps:
   :data:`STALE_CLAIM`. :meth:`Store.release_claim` removes a claim that produced no
   stored response (4xx before processing, 5xx), so nothing partial stays behind.
 * Every read is filtered by tenant: another tenant's report id is simply absent.
+* Per-day totals (:class:`gateway.daily_totals.DailyTotals`) are added in the same
+  transaction as the accepted message's report, their rows locked (PostgreSQL
+  ``FOR UPDATE``; SQLite's write transactions are serial) and the tenant's limits
+  re-checked there: a message that would cross one raises
+  :class:`~gateway.daily_totals.DailyLimitExceeded` and nothing of it is stored.
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a commit survives power loss)
 and a busy timeout, so several threads can write.
@@ -24,7 +29,8 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,12 +48,15 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
+from gateway.daily_totals import DailyAmounts, check_limits
 from gateway.errors import GatewayError
 from gateway.outbox import LEASE, NewOutboxRow, OutboxRow, OutboxStatus
 from gateway.report import Report
-from gateway.store.tables import business_messages, idempotency, outbox, reports
+from gateway.store.tables import business_messages, daily_totals, idempotency, outbox, reports
 
 __all__ = [
     "STALE_CLAIM",
@@ -251,8 +260,12 @@ class Store:
         register_business_id: str | None,
         response_status: int,
         response_body: bytes,
+        daily: DailyAmounts | None = None,
     ) -> None:
-        """Report + outbox rows + business id + idempotent response, one transaction."""
+        """Report + outbox rows + business id + per-day totals + idempotent response,
+        one transaction. ``daily``: an accepted message's amounts, added to the
+        tenant's per-day totals (:class:`DailyLimitExceeded` if a limit would be
+        crossed: then nothing is stored)."""
         now = datetime.now(UTC)
         try:
             with self._begin() as connection:
@@ -301,6 +314,8 @@ class Store:
                             for row in rows
                         ],
                     )
+                if daily is not None:
+                    self._add_daily(connection, tenant, daily, now)
                 done = connection.execute(
                     update(idempotency)
                     .where(idempotency.c.tenant == tenant, idempotency.c.key == idempotency_key)
@@ -322,6 +337,71 @@ class Store:
             ):
                 raise DuplicateBusinessMessage(register_business_id) from exc
             raise StoreUnavailable(f"write refused: {exc.orig}") from exc
+
+    # -- per-day totals (gateway.daily_totals.DailyTotals) -------------------------------
+
+    def daily_total(self, tenant: str, day: date, currency: str) -> Decimal:
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(daily_totals.c.amount).where(
+                    daily_totals.c.tenant == tenant,
+                    daily_totals.c.day == day,
+                    daily_totals.c.currency == currency,
+                )
+            ).scalar()
+        return found if isinstance(found, Decimal) else Decimal(0)
+
+    def add_daily_amounts(self, tenant: str, amounts: DailyAmounts) -> None:
+        with self._begin() as connection:
+            self._add_daily(connection, tenant, amounts, datetime.now(UTC))
+
+    @staticmethod
+    def _add_daily(
+        connection: Connection, tenant: str, amounts: DailyAmounts, now: datetime
+    ) -> None:
+        """Create the day's rows if missing, lock them, re-check the limits, add."""
+        if not amounts.amounts:
+            return
+        currencies = sorted(amounts.amounts)  # one lock order: no deadlock between writers
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(
+            insert(daily_totals)
+            .values(
+                [
+                    {
+                        "tenant": tenant,
+                        "day": amounts.day,
+                        "currency": currency,
+                        "amount": Decimal(0),
+                        "updated_at": now,
+                    }
+                    for currency in currencies
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+        locked = connection.execute(
+            select(daily_totals.c.currency, daily_totals.c.amount)
+            .where(
+                daily_totals.c.tenant == tenant,
+                daily_totals.c.day == amounts.day,
+                daily_totals.c.currency.in_(currencies),
+            )
+            .order_by(daily_totals.c.currency)
+            .with_for_update()
+        ).all()
+        current: dict[str, Decimal] = {row.currency: row.amount for row in locked}
+        totals = check_limits(lambda currency: current[currency], amounts)
+        for currency in currencies:
+            connection.execute(
+                update(daily_totals)
+                .where(
+                    daily_totals.c.tenant == tenant,
+                    daily_totals.c.day == amounts.day,
+                    daily_totals.c.currency == currency,
+                )
+                .values(amount=totals[currency], updated_at=now)
+            )
 
     # -- reports ------------------------------------------------------------------------
 

@@ -5,11 +5,13 @@ test checks that a migrated database matches them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Dialect,
     Index,
@@ -23,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["business_messages", "idempotency", "metadata", "outbox", "reports"]
+__all__ = ["business_messages", "daily_totals", "idempotency", "metadata", "outbox", "reports"]
 
 metadata = MetaData()
 
@@ -48,6 +50,20 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """Exact decimals as text: SQLite has no exact decimal type, and totals are only
+    ever added to in Python under a lock (never summed in SQL)."""
+
+    impl = String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
 
 
 _ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER PKs only
@@ -112,4 +128,16 @@ business_messages = Table(
     Column("business_message_id", String(64), primary_key=True),
     Column("report_id", String(36), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+#: Per-day totals of accepted amounts (tenant per-day limits): one row per tenant,
+#: receipt day (in the tenant's time zone) and currency.
+daily_totals = Table(
+    "daily_totals",
+    metadata,
+    Column("tenant", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("amount", DecimalText(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
