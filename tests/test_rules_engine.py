@@ -262,3 +262,41 @@ def test_severity_by_area_names_business_areas(tmp_path: Path) -> None:
                  severity_by_area={"Camt.053": "warning"})  # fmt: skip
     with pytest.raises(ConfigError, match="not an ISO 20022 business area"):
         load_pack(_pack(tmp_path, "b", _business([rule])))
+
+
+@pytest.mark.parametrize(
+    ("check", "params", "error"),
+    [
+        ("max_amount", {"limits": {"USD": "lots"}}, "'lots' is not a decimal amount"),
+        ("max_amount", {"limits": {"usd": "10"}}, "'usd' is not a currency code"),
+        ("max_amount", {"limits": {"USD": "-5"}}, "must be a positive amount"),
+        ("max_transactions", {"max": "1"}, "must be an integer"),
+        ("network_max_amount", {"currency": "USD", "limit": "1e"}, "parameter limit"),
+        ("date_window", {"fields": ["dates.x"], "past_days": -1}, "parameter past_days"),
+    ],
+)
+def test_parameter_values_are_checked_when_the_pack_loads(
+    tmp_path: Path, check: str, params: dict[str, Any], error: str
+) -> None:
+    path = _pack(tmp_path, "b", _business([_rule("business.x", check, params=params)]))
+    with pytest.raises(ConfigError, match=r"rule business\.x") as info:
+        load_pack(path)
+    assert error in info.value.message
+
+
+def test_unless_keeps_a_pack_off_the_messages_another_pack_judges(gateway: Gateway) -> None:
+    assert gateway.rules is not None
+    engine = gateway.rules
+
+    def event(*instruments: str) -> dict[str, Any]:
+        local = {"local_instrument": {"code": instruments[0]}} if instruments else {}
+        return {"payment_type": {"service_level": [{"code": "SEPA"}], **local}}
+
+    def chosen(*instruments: str) -> list[str]:
+        subject = Subject("pacs.008.001.08", [event(*instruments)], [], received_at=NOW)
+        packs = engine.select(subject, tenant_packs=["sepa-sct", "sepa-inst"])
+        return [p.pack for p in packs]
+
+    assert chosen() == ["business", "sepa-sct"]
+    assert chosen("INST") == ["business", "sepa-inst"]
+    assert chosen("CORE") == ["business", "sepa-sct"]

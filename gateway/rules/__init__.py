@@ -4,7 +4,7 @@ Importing this package registers every check; :class:`PackRegistry` loads the
 rule packs that configure them and :class:`RuleEngine` runs them.
 """
 
-from gateway.rules import business, cbpr, fednow, generic, sepa, tenant_rules
+from gateway.rules import business, cbpr, codes, fednow, generic, sepa, tenant_rules
 from gateway.rules.engine import BUSINESS_PACK, Locator, RuleEngine, RulesResult
 from gateway.rules.model import CHECKS, CheckSpec, Header, Hit, Subject, Value, check
 from gateway.rules.mx import mx_header, mx_values
@@ -30,6 +30,7 @@ __all__ = [
     "business",
     "cbpr",
     "check",
+    "codes",
     "fednow",
     "generic",
     "load_pack",

@@ -19,7 +19,7 @@ from lxml import etree
 
 from gateway.report import Finding, Location, SchemaUse
 from gateway.rules.model import CHECKS, Hit, Subject
-from gateway.rules.packs import Pack, PackRegistry, RuleDef
+from gateway.rules.packs import Condition, Pack, PackRegistry, RuleDef
 
 __all__ = [
     "BUSINESS_PACK",
@@ -88,20 +88,28 @@ def element_location(element: etree._Element) -> Location:
 
 def _matches(pack: Pack, subject: Subject) -> bool:
     match = pack.match
-    if match.channel and subject.channel not in match.channel:
+    if not _holds(match, subject, every=True):
         return False
-    if match.business_service:
+    return match.unless is None or not _holds(match.unless, subject, every=False)
+
+
+def _holds(condition: Condition, subject: Subject, *, every: bool) -> bool:
+    """Whether every (or, with ``every=False``, any) key given in ``condition`` holds."""
+    results: list[bool] = []
+    if condition.channel:
+        results.append(subject.channel in condition.channel)
+    if condition.business_service:
         service = subject.header.business_service if subject.header else None
-        if not service or not any(service.startswith(p) for p in match.business_service):
-            return False
+        prefixes = tuple(condition.business_service)
+        results.append(service is not None and service.startswith(prefixes))
     for key, wanted in (
-        ("clearing_system", match.clearing_system),
-        ("service_level", match.service_level),
-        ("local_instrument", match.local_instrument),
+        ("clearing_system", condition.clearing_system),
+        ("service_level", condition.service_level),
+        ("local_instrument", condition.local_instrument),
     ):
-        if wanted and not any(v in wanted for v in _event_codes(subject, key)):
-            return False
-    return True
+        if wanted:
+            results.append(any(v in wanted for v in _event_codes(subject, key)))
+    return all(results) if every else any(results)
 
 
 def _codes(item: Any) -> Iterable[str]:

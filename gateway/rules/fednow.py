@@ -45,7 +45,7 @@ from stdnum.us import rtn
 
 from gateway.errors import ConfigError
 from gateway.rules.generic import event_amount, get_field
-from gateway.rules.model import Hit, Subject, check
+from gateway.rules.model import Hit, Subject, check, decimal_param
 
 __all__ = ["MESSAGE_ID_PATTERN", "effective_limit", "routing_number_problem"]
 
@@ -89,6 +89,11 @@ def effective_limit(
     return limit, False
 
 
+def _limits(params: Mapping[str, Any]) -> None:
+    decimal_param(params, "network_max")
+    decimal_param(params, "limit")
+
+
 @check(
     "network_max_amount",
     "The transaction amount is within the scheme's network maximum and the participant's "
@@ -101,6 +106,7 @@ def effective_limit(
         "above the network maximum it is capped to it",
     },
     required=("currency",),
+    validate=_limits,
 )
 def network_max_amount(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
     currency = str(params["currency"])

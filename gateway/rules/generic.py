@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gateway.rules.model import Hit, Subject, check
+from gateway.rules.model import Hit, Subject, amounts_param, check, int_param
 
 __all__ = ["event_amount", "get_field"]
 
@@ -114,6 +114,7 @@ def currency_forbidden(subject: Subject, params: Mapping[str, Any]) -> Iterator[
     "The transaction amount does not exceed the limit for its currency.",
     params={"limits": "currency -> maximum amount (decimal string), e.g. {USD: '1000000'}"},
     required=("limits",),
+    validate=lambda params: amounts_param(params, "limits"),
 )
 def max_amount(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
     limits = {ccy: Decimal(str(limit)) for ccy, limit in params["limits"].items()}
@@ -136,6 +137,7 @@ def max_amount(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
     "The message carries at most the given number of transactions.",
     params={"max": "maximum number of transactions per message"},
     required=("max",),
+    validate=lambda params: int_param(params, "max"),
 )
 def max_transactions(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
     limit = int(params["max"])

@@ -32,7 +32,10 @@ __all__ = [
     "Subject",
     "Value",
     "ValueKind",
+    "amounts_param",
     "check",
+    "decimal_param",
+    "int_param",
 ]
 
 ValueKind = Literal["iban", "bic", "lei", "country", "currency", "amount", "uetr"]
@@ -149,6 +152,9 @@ class CheckSpec:
     params: Mapping[str, str] = _field(default_factory=dict)
     #: Parameters that must be given.
     required: frozenset[str] = frozenset()
+    #: Checks the parameter values when a pack (or a tenant override) is loaded: raises
+    #: ValueError naming the parameter, so a bad value stops start-up, not a request.
+    validate: Callable[[Mapping[str, Any]], None] | None = None
 
 
 #: Every registered check, by name.
@@ -161,13 +167,50 @@ def check(
     *,
     params: Mapping[str, str] | None = None,
     required: tuple[str, ...] = (),
+    validate: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a check function under ``name``."""
 
     def register(fn: CheckFn) -> CheckFn:
         if name in CHECKS:
             raise ValueError(f"check {name!r} registered twice")
-        CHECKS[name] = CheckSpec(name, fn, summary, dict(params or {}), frozenset(required))
+        spec = CheckSpec(name, fn, summary, dict(params or {}), frozenset(required), validate)
+        CHECKS[name] = spec
         return fn
 
     return register
+
+
+def decimal_param(params: Mapping[str, Any], name: str, *, positive: bool = True) -> None:
+    """``params[name]``, when given, is a decimal (above zero unless ``positive=False``)."""
+    value = params.get(name)
+    if value is None:
+        return
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(f"parameter {name}: {value!r} is not a decimal amount") from None
+    if not number.is_finite() or (positive and number <= 0):
+        raise ValueError(f"parameter {name}: {value!r} must be a positive amount")
+
+
+def amounts_param(params: Mapping[str, Any], name: str) -> None:
+    """``params[name]``, when given, maps ISO 4217 codes to positive decimal amounts."""
+    value = params.get(name)
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise ValueError(f"parameter {name}: expected currency -> amount, got {value!r}")
+    for currency, amount in value.items():
+        if not (isinstance(currency, str) and len(currency) == 3 and currency.isupper()):
+            raise ValueError(f"parameter {name}: {currency!r} is not a currency code")
+        decimal_param({currency: amount}, currency)
+
+
+def int_param(params: Mapping[str, Any], name: str, *, minimum: int = 0) -> None:
+    """``params[name]``, when given, is an integer of at least ``minimum``."""
+    value = params.get(name)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"parameter {name}: {value!r} must be an integer >= {minimum}")

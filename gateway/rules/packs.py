@@ -49,7 +49,7 @@ from gateway.report import Layer, Severity
 from gateway.rules.model import CHECKS
 from gateway.rules.reasons import STATUS_REASONS
 
-__all__ = ["Match", "Pack", "PackRegistry", "RuleDef", "load_pack"]
+__all__ = ["Condition", "Match", "Pack", "PackRegistry", "RuleDef", "load_pack"]
 
 _RULE_ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
 _PACK_NAME = r"^[a-z][a-z0-9-]{1,40}(:[A-Z0-9_]+)?$"
@@ -121,6 +121,11 @@ class RuleDef(_Frozen):
         missing = spec.required - set(self.params)
         if missing:
             raise ValueError(f"rule {self.id}: missing parameter(s) {', '.join(sorted(missing))}")
+        if spec.validate is not None:
+            try:
+                spec.validate(self.params)
+            except ValueError as exc:
+                raise ValueError(f"rule {self.id}: {exc}") from None
 
     def in_force(self, on: date) -> bool:
         if self.effective_from is not None and on < self.effective_from:
@@ -131,16 +136,23 @@ class RuleDef(_Frozen):
         return not self.messages or message_id in self.messages
 
 
-class Match(_Frozen):
-    """When a tenant lists a pack, which of its messages the pack judges (all keys
-    given must hold; within a key, any listed value). ``--pack`` on the command line
-    applies the pack to every message it covers, regardless of ``match``."""
+class Condition(_Frozen):
+    """Message properties a pack selection tests (within a key, any listed value)."""
 
     business_service: tuple[str, ...] = ()  # AppHdr BizSvc prefixes
     clearing_system: tuple[str, ...] = ()  # settlement clearing system code/proprietary
     service_level: tuple[str, ...] = ()  # PmtTpInf/SvcLvl code
     local_instrument: tuple[str, ...] = ()  # PmtTpInf/LclInstrm code or proprietary
     channel: tuple[str, ...] = ()  # the submitting channel
+
+
+class Match(Condition):
+    """When a tenant lists a pack, which of its messages the pack judges: all keys
+    given must hold, and none of ``unless`` (e.g. SCT, unless the local instrument is
+    INST, which the SCT Inst pack judges). ``--pack`` on the command line applies the
+    pack to every message it covers, regardless of ``match``."""
+
+    unless: Condition | None = None
 
 
 class Pack(_Frozen):
