@@ -36,6 +36,7 @@ message element (``FIToFICstmrCdtTrf/CdtTrfTxInf/PmtId/InstrId``); a leading
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -51,6 +52,9 @@ FIN_X_CHARACTERS = frozenset(
 )
 #: CBPR_RestrictedFINX*_Extended types (names, addresses, remittance, narrative).
 EXTENDED_CHARACTERS = FIN_X_CHARACTERS | frozenset('!#$%&*=^_`{|}~";<>@[\\]')
+
+_OUTSIDE_FIN_X = re.compile(f"[^{re.escape(''.join(sorted(FIN_X_CHARACTERS)))}]")
+_OUTSIDE_EXTENDED = re.compile(f"[^{re.escape(''.join(sorted(EXTENDED_CHARACTERS)))}]")
 
 #: PostalAddress24 elements other than AdrLine: any of them makes an address with
 #: address lines "hybrid" rather than "unstructured".
@@ -328,23 +332,28 @@ def character_set(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
     for root in (_apphdr(subject), subject.document):
         if root is None:
             continue
-        for element in root.iter():
-            if not isinstance(element.tag, str) or any(
-                isinstance(child.tag, str) for child in element
-            ):
-                continue  # only leaf elements carry values
-            name = _local(element)
-            allowed = FIN_X_CHARACTERS if name in restricted else EXTENDED_CHARACTERS
-            bad = sorted({c for c in "".join(element.itertext()) if c not in allowed})
-            if bad:
-                kind = "FIN X" if name in restricted else "extended CBPR+"
-                # The offending characters only: the value may be a name or an address.
-                yield Hit(
-                    f"{name} contains characters outside the {kind} character set: "
-                    f"{' '.join(repr(c) for c in bad)}.",
-                    element=element,
-                    context={"characters": bad},
-                )
+        ns = _ns(root)
+        fin_x = {f"{ns}{name}" for name in restricted}
+        for element in root.iter(etree.Element):  # elements only: no comments or PIs
+            if len(element):
+                if any(isinstance(child.tag, str) for child in element):
+                    continue  # only leaf elements carry values
+                text = "".join(element.itertext())
+            else:
+                text = element.text or ""
+            strict = element.tag in fin_x
+            if not (_OUTSIDE_FIN_X if strict else _OUTSIDE_EXTENDED).search(text):
+                continue
+            allowed = FIN_X_CHARACTERS if strict else EXTENDED_CHARACTERS
+            bad = sorted({c for c in text if c not in allowed})
+            kind = "FIN X" if strict else "extended CBPR+"
+            # The offending characters only: the value may be a name or an address.
+            yield Hit(
+                f"{_local(element)} contains characters outside the {kind} character set: "
+                f"{' '.join(repr(c) for c in bad)}.",
+                element=element,
+                context={"characters": bad},
+            )
 
 
 # --- Postal addresses ------------------------------------------------------------------
