@@ -1,5 +1,9 @@
 """``isogw``: the command line over :class:`gateway.pipeline.Gateway`.
 
+Message files may be ISO 20022 XML or SWIFT FIN (MT), whatever their extension:
+the format is sniffed from the content. An RJE batch file (FIN messages separated by
+``$``) gives one report per message.
+
 Exit codes: 0 all messages accepted (with or without warnings), 1 at least one
 rejected, 2 usage error (bad option, unreadable file), 3 the gateway cannot run
 (configuration, schema installation or mapping file error; the message says
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -142,37 +147,46 @@ class _Judge:
             judging = tenant_judging(_tenants(), tenant_id, gateway, names)
             self.tenant, self.relaxed, self.selection, self._record = judging
 
-    def __call__(self, path: Path) -> InboundResult:
+    def __call__(self, path: Path) -> Iterator[InboundResult]:
+        """The result of each message in the file (one per entry of an RJE batch)."""
+        payload = _read(path)
         try:
-            result = self.gateway.inbound(
-                _read(path),
+            for result in self.gateway.inbound_each(
+                payload,
                 tenant=self.tenant,
                 channel="cli",
                 relaxed=self.relaxed,
                 rules=self.selection,
-            )
+            ):
+                if self.tenant is not None:
+                    self._record(result)  # per-day totals of this run
+                yield result
         except GatewayError as exc:  # e.g. an operator schema that does not compile
             raise _fail(f"{path}: {exc.message}", 3) from exc
-        if self.tenant is not None:
-            self._record(result)  # per-day totals of this run
-        return result
 
 
 def _dump(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
 
-def _text_report(path: Path, result: InboundResult) -> str:
+def _label(path: Path, n: int, result: InboundResult) -> dict[str, Any]:
+    """How a report names its message: the file, and for an RJE entry its 1-based index."""
+    envelope = result.report.envelope or ""
+    return {"file": str(path), "entry": n} if envelope.startswith("RJE") else {"file": str(path)}
+
+
+def _text_report(label: dict[str, Any], result: InboundResult) -> str:
     report = result.report
+    name = f"{label['file']}" + (f" [entry {label['entry']}]" if "entry" in label else "")
     lines = [
-        f"{path}: {report.outcome.value} {report.message_id or '-'}"
+        f"{name}: {report.outcome.value} {report.message_id or '-'}"
         f" ({len(report.findings)} finding(s), {len(result.events)} event(s))"
     ]
     for item in report.findings:
         loc = item.location
         where = ":".join(str(x) for x in (loc.line, loc.column) if x is not None)
         lines.append(
-            f"  {item.severity.value:7} {item.code:26} {where:>8} {loc.xpath or ''}\n"
+            f"  {item.severity.value:7} {item.code:26} {where:>8} {loc.xpath or loc.mt_tag or ''}\n"
             f"          {item.message}"
         )
     return "\n".join(lines)
@@ -200,8 +214,10 @@ def validate(
 ) -> None:
     """Validate messages; one report per file (JSON Lines with --format json).
 
-    Every message is judged by its XSD and the business rules; --pack adds scheme
-    packs, --tenant the tenant's packs, rules and relaxations.
+    Files are ISO 20022 XML or SWIFT FIN (MT), sniffed from the content; an RJE
+    batch file gives one report per message (with its "entry" number). Every message
+    is judged by its XSD (MT: its message definition) and the business rules; --pack
+    adds scheme packs, --tenant the tenant's packs, rules and relaxations.
     """
     for path in files:
         if not path.is_file():
@@ -212,13 +228,14 @@ def validate(
     with _progress(len(files)) as progress:
         task = progress.add_task("validate", total=len(files))
         for path in files:
-            result = judge(path)
-            rejected += result.report.outcome is Outcome.REJECTED
-            if output_format is OutputFormat.json:
-                out.write(_dump({"file": str(path), **result.report_json()}) + b"\n")
-            else:
-                out.write(_text_report(path, result).encode() + b"\n")
-            out.flush()
+            for n, result in enumerate(judge(path), start=1):
+                rejected += result.report.outcome is Outcome.REJECTED
+                label = _label(path, n, result)
+                if output_format is OutputFormat.json:
+                    out.write(_dump({**label, **result.report_json()}) + b"\n")
+                else:
+                    out.write(_text_report(label, result).encode() + b"\n")
+                out.flush()
             progress.advance(task)
     raise typer.Exit(1 if rejected else 0)
 
@@ -234,22 +251,28 @@ def map_(
     """Print the canonical events of one message as a JSON array on stdout.
 
     The validation report goes to stderr (JSON with --format json). A rejected
-    message prints ``[]`` and exits 1.
+    message prints ``[]`` and exits 1. An RJE batch file prints the events of all
+    its messages in one array and one report per message (JSON Lines).
     """
     if not file.is_file():
         raise _fail(f"no such file: {file}", 2)
-    result = _Judge(_gateway(), pack, tenant, schema_only)(file)
+    results = list(_Judge(_gateway(), pack, tenant, schema_only)(file))
+    events = [event for result in results for event in result.events]
     out = sys.stdout.buffer
     if output_format is OutputFormat.json:
         out.write(b"[")
-        for n, event in enumerate(result.events):
+        for n, event in enumerate(events):
             out.write((b",\n" if n else b"\n") + _dump(event))
-        out.write(b"\n]\n" if result.events else b"]\n")
-        sys.stderr.buffer.write(_dump({"file": str(file), **result.report_json()}) + b"\n")
+        out.write(b"\n]\n" if events else b"]\n")
+        for n, result in enumerate(results, start=1):
+            label = _label(file, n, result)
+            sys.stderr.buffer.write(_dump({**label, **result.report_json()}) + b"\n")
     else:
-        out.write(orjson.dumps(result.events, option=orjson.OPT_INDENT_2) + b"\n")
-        sys.stderr.write(_text_report(file, result) + "\n")
-    raise typer.Exit(1 if result.report.outcome is Outcome.REJECTED else 0)
+        out.write(orjson.dumps(events, option=orjson.OPT_INDENT_2) + b"\n")
+        for n, result in enumerate(results, start=1):
+            sys.stderr.write(_text_report(_label(file, n, result), result) + "\n")
+    rejected = any(r.report.outcome is Outcome.REJECTED for r in results)
+    raise typer.Exit(1 if rejected else 0)
 
 
 @schemas_app.command("list")

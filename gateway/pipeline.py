@@ -5,6 +5,10 @@ registry, mappings); :meth:`Gateway.inbound` runs one message through every
 step and returns an :class:`InboundResult` (the report and, unless the message
 was rejected, its canonical events as JSON-ready dicts). The CLI and the HTTP
 API are thin layers over it.
+
+The format is sniffed from the payload (:func:`gateway.pipeline_mt.sniff_format`):
+XML runs the steps below; SWIFT FIN (MT) runs :mod:`gateway.pipeline_mt`, which
+also explains how RJE batches are handled (:meth:`Gateway.inbound_each`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +27,7 @@ from gateway.detect import Detection, detect_tree
 from gateway.mapping import MappingRegistry, map_inbound
 from gateway.mapping.locate import FieldLocator
 from gateway.mx import parse_xml
+from gateway.pipeline_mt import ExtraFindings, inbound_fin, sniff_format
 from gateway.report import Finding, Outcome, Report, SchemaUse, Severity, finding, outcome_of
 from gateway.rules import PackRegistry, RuleEngine, Subject, mx_header, mx_values
 from gateway.rules.engine import Locator, RuleSelection
@@ -50,7 +55,7 @@ class InboundResult:
 _ALL_RULES = RuleSelection()
 
 
-class _Clock:
+class Clock:
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
         self._last = time.perf_counter()
@@ -61,19 +66,24 @@ class _Clock:
         self._last = now
 
 
-def _relax(item: Finding) -> Finding:
+def relax(item: Finding) -> Finding:
     if item.severity is not Severity.ERROR:
         return item
     context = {**item.context, "relaxed": True}
     return item.model_copy(update={"severity": Severity.WARNING, "context": context})
 
 
-def _has_error(findings: list[Finding], relaxed: frozenset[str]) -> bool:
+def has_error(findings: list[Finding], relaxed: frozenset[str]) -> bool:
     """Any error that no relaxation downgrades."""
     return any(f.severity is Severity.ERROR and f.code not in relaxed for f in findings)
 
 
+#: ISO 20022 MsgId is Max35Text: a longer value is the XSD's finding, not an id to keep.
+MAX_BUSINESS_ID = 35
+
+
 def business_message_id(document: etree._Element | None) -> str | None:
+    """GrpHdr/MsgId of the Document (None when absent or longer than any valid one)."""
     if document is None:
         return None
     for top in document:
@@ -81,7 +91,9 @@ def business_message_id(document: etree._Element | None) -> str | None:
             if isinstance(child.tag, str) and child.tag.endswith("GrpHdr"):
                 ns = child.tag[: child.tag.index("}") + 1] if child.tag.startswith("{") else ""
                 found = child.findtext(f"{ns}MsgId")
-                return str(found) if found is not None else None
+                if found is None or len(found) > MAX_BUSINESS_ID:
+                    return None
+                return str(found)
     return None
 
 
@@ -117,11 +129,11 @@ class Gateway:
         tenant: str | None = None,
         channel: str | None = None,
         relaxed: frozenset[str] = frozenset(),
-        extra_findings: Callable[[Detection, str | None], list[Finding]] | None = None,
+        extra_findings: ExtraFindings | None = None,
         rules: RuleSelection | None = _ALL_RULES,
         received_at: datetime | None = None,
     ) -> InboundResult:
-        """Run one message through every step.
+        """Run one message (XML or FIN, sniffed from the payload) through every step.
 
         ``relaxed``: finding codes a tenant relaxation downgrades from error to warning
         (recorded in the finding's context). ``extra_findings``: a hook for checks that
@@ -129,10 +141,24 @@ class Gateway:
         the detection and the business message id after validation, before mapping.
         ``rules``: the packs that judge the message besides the business pack; None
         judges by schema (and mapping) only. ``received_at``: the receipt time rules
-        judge dates and cut-offs against (now unless replaying).
+        judge dates and cut-offs against (now unless replaying). An RJE batch of
+        several FIN messages is one ``mt.batch`` error: see :meth:`inbound_each`.
         """
         received_at = received_at or datetime.now(UTC)
-        clock = _Clock()
+        if sniff_format(payload) == "fin":
+            fin = inbound_fin(
+                self,
+                payload,
+                split=False,
+                tenant=tenant,
+                channel=channel,
+                relaxed=relaxed,
+                extra_findings=extra_findings,
+                rules=rules,
+                received_at=received_at,
+            )
+            return next(fin)
+        clock = Clock()
         digest = hashlib.sha256(payload).hexdigest()
         findings: list[Finding] = []
         judged_by: list[SchemaUse] = []
@@ -155,7 +181,7 @@ class Gateway:
                 findings.extend(extra_findings(detection, msg_id))
             locate: Locator | None = None
             mapped = False
-            if not _has_error(findings, relaxed) and detection.document is not None:
+            if not has_error(findings, relaxed) and detection.document is not None:
                 events, stage, locate = self._map(
                     detection, msg_id, digest, tenant, findings, judged_by
                 )
@@ -180,7 +206,7 @@ class Gateway:
                 judged_by.extend(judged.applied)
                 clock.lap("rules")
         if relaxed:
-            findings[:] = [_relax(f) if f.code in relaxed else f for f in findings]
+            findings[:] = [relax(f) if f.code in relaxed else f for f in findings]
         outcome = outcome_of(findings)
         if outcome is Outcome.REJECTED:
             events = []
@@ -202,6 +228,37 @@ class Gateway:
             timings_ms=clock.timings,
         )
         return InboundResult(report, events, stage if events else None)
+
+    def inbound_each(
+        self,
+        payload: bytes,
+        *,
+        tenant: str | None = None,
+        channel: str | None = None,
+        relaxed: frozenset[str] = frozenset(),
+        rules: RuleSelection | None = _ALL_RULES,
+        received_at: datetime | None = None,
+    ) -> Iterator[InboundResult]:
+        """One result per message: each entry of an RJE batch judged on its own (in
+        order, lines counted in the whole payload); any other payload as :meth:`inbound`."""
+        received_at = received_at or datetime.now(UTC)
+        if sniff_format(payload) == "fin":
+            return inbound_fin(
+                self,
+                payload,
+                split=True,
+                tenant=tenant,
+                channel=channel,
+                relaxed=relaxed,
+                extra_findings=None,
+                rules=rules,
+                received_at=received_at,
+            )
+        one = self.inbound(
+            payload, tenant=tenant, channel=channel, relaxed=relaxed, rules=rules,
+            received_at=received_at,
+        )  # fmt: skip
+        return iter((one,))
 
     def _validate(self, detection: Detection, judged_by: list[SchemaUse]) -> list[Finding]:
         findings: list[Finding] = []

@@ -212,6 +212,38 @@ CATALOGUE: dict[str, CodeSpec] = {
     "mt.text_charset": CodeSpec(
         _E, _SCH, "FF01", "A character outside the SWIFT X character set in the text block."
     ),
+    "mt.too_large": CodeSpec(
+        _E, _IN, "FF01", "FIN payload exceeds the MT size limit; not parsed."
+    ),
+    "mt.batch": CodeSpec(
+        _E, _IN, "FF01", "An RJE batch of several messages where one message is expected."
+    ),
+    # schema: the message type's definition (SWIFT Standards MT, by message type); the
+    # SWIFT error code (T.., C.., D.., E..) is in the finding's context as ``swift_error``
+    "mt.type_unsupported": CodeSpec(
+        _W, _SCH, None, "No definition for this message type: only the FIN structure is checked."
+    ),
+    "mt.field_format": CodeSpec(
+        _E, _SCH, "CH16", "A field's content does not match its format (SWIFT T-codes)."
+    ),
+    "mt.field_unexpected": CodeSpec(
+        _E, _SCH, "FF01", "A field that the message type (or this sequence) does not define."
+    ),
+    "mt.field_missing": CodeSpec(
+        _E, _SCH, "CH21", "A mandatory field or sequence of the message type is absent."
+    ),
+    "mt.field_repeated": CodeSpec(
+        _E, _SCH, "FF01", "A field or sequence occurs more often than the message type allows."
+    ),
+    "mt.field_order": CodeSpec(
+        _E, _SCH, "FF01", "Fields are not in the order the message type defines."
+    ),
+    "mt.network_rule": CodeSpec(
+        _E,
+        _SCH,
+        "CH16",
+        "A network validated rule of the message type is violated (SWIFT C/D/E-codes).",
+    ),
     # mapping layer
     "mapping.not_available": CodeSpec(
         _W, Layer.MAPPING, None, "No mapping file for this message id: no events produced."

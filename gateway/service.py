@@ -35,6 +35,7 @@ import orjson
 
 from gateway.cloudevents import outbox_rows
 from gateway.daily_totals import DailyLimitExceeded, spent_lookup
+from gateway.detect import Detection
 from gateway.pipeline import Gateway, InboundResult
 from gateway.report import Finding, Outcome, Severity, finding
 from gateway.store import DuplicateBusinessMessage, Store
@@ -115,7 +116,9 @@ class InboundService:
                 tenant=tenant.id,
                 channel=channel,
                 relaxed=relaxed,
-                extra_findings=lambda _detection, msg_id: self._duplicates(tenant, msg_id),
+                extra_findings=lambda detection, msg_id: self._duplicates(
+                    tenant, detection, msg_id
+                ),
                 rules=selection,
                 received_at=received_at,
             )
@@ -169,17 +172,23 @@ class InboundService:
             f"the commit lost {ATTEMPTS} races with concurrent messages of tenant {tenant.id}"
         )
 
-    def _duplicates(self, tenant: Tenant, msg_id: str | None) -> list[Finding]:
+    def _duplicates(
+        self, tenant: Tenant, detection: Detection, msg_id: str | None
+    ) -> list[Finding]:
+        """``business.duplicate_message`` when ``msg_id`` (GrpHdr/MsgId, MT field 20) was
+        already accepted for the tenant; MX and MT ids share one namespace per tenant."""
         if msg_id is None:
             return []
         earlier = self.store.seen_business_message(tenant.id, msg_id)
         if earlier is None:
             return []
+        mt = detection.message_id is not None and detection.message_id.family == "mt"
         return [
             finding(
                 "business.duplicate_message",
                 f"Business message id {msg_id!r} was already accepted (report {earlier}).",
-                xpath="/Document/*/GrpHdr/MsgId",
+                xpath=None if mt else "/Document/*/GrpHdr/MsgId",
+                mt_tag=":20:" if mt else None,
                 context={"business_message_id": msg_id, "report_id": earlier},
             )
         ]

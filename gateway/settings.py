@@ -7,6 +7,9 @@
 * ``GATEWAY_SCHEMA_DIRS``: extra schema folders, separated by ``os.pathsep``;
 * ``GATEWAY_MAPPING_DIR``: mapping files (default ``$GATEWAY_HOME/mappings``);
 * ``GATEWAY_MAX_PAYLOAD_BYTES``: largest accepted message (default 64 MiB);
+* ``GATEWAY_MAX_MT_BYTES``: largest SWIFT FIN (MT) transmission - one message, with any
+  ACK/NAK before it, or one RJE entry - checked before parsing (default 16 KiB; see
+  :data:`DEFAULT_MAX_MT_BYTES`);
 * ``GATEWAY_TENANTS_DIR``: tenant files (default ``$GATEWAY_HOME/tenants``);
 * ``GATEWAY_DATABASE_URL``: SQLAlchemy URL (default SQLite at ``$GATEWAY_HOME/var/gateway.db``;
   production: ``postgresql+psycopg://user@host:5432/db``);
@@ -25,9 +28,17 @@ from pydantic import BaseModel, ConfigDict
 from gateway.errors import ConfigError
 from gateway.mx import DEFAULT_MAX_BYTES
 
-__all__ = ["Settings"]
+__all__ = ["DEFAULT_MAX_MT_BYTES", "Settings"]
 
 _PACKAGE_HOME = Path(__file__).resolve().parent.parent
+
+#: Largest FIN transmission parsed (bytes). A FIN user message holds at most 10,000
+#: characters of text plus ~1,000 of headers, trailers and an ACK before it, so 16 KiB
+#: leaves room for an over-long text block to be reported as such (``mt.text_too_long``);
+#: anything larger is ``mt.too_large`` without being parsed. The MT parser is pure Python
+#: (worst case ~2.5 ms per KiB of hostile input, parse and structure checks), so this also
+#: bounds its time to ~40 ms on one core.
+DEFAULT_MAX_MT_BYTES = 16 * 1024
 
 
 class Settings(BaseModel):
@@ -41,6 +52,8 @@ class Settings(BaseModel):
     #: rule packs (``packs/``); None: ``<home>/packs``
     packs_dir: Path | None = None
     max_payload_bytes: int = DEFAULT_MAX_BYTES
+    #: largest FIN (MT) transmission, checked before parsing (``mt.too_large``)
+    max_mt_bytes: int = DEFAULT_MAX_MT_BYTES
     tenants_dir: Path | None = None
     database_url: str = "sqlite://"
     host: str = "127.0.0.1"
@@ -61,17 +74,8 @@ class Settings(BaseModel):
         extra = tuple(
             Path(part) for part in env.get("GATEWAY_SCHEMA_DIRS", "").split(os.pathsep) if part
         )
-        raw_max = env.get("GATEWAY_MAX_PAYLOAD_BYTES")
-        max_bytes = DEFAULT_MAX_BYTES
-        if raw_max:
-            try:
-                max_bytes = int(raw_max)
-            except ValueError:
-                max_bytes = -1
-            if max_bytes <= 0:
-                raise ConfigError(
-                    f"GATEWAY_MAX_PAYLOAD_BYTES must be a positive integer, got {raw_max!r}"
-                )
+        max_bytes = _positive(env, "GATEWAY_MAX_PAYLOAD_BYTES", DEFAULT_MAX_BYTES)
+        max_mt_bytes = _positive(env, "GATEWAY_MAX_MT_BYTES", DEFAULT_MAX_MT_BYTES)
         raw_port = env.get("GATEWAY_PORT", "8080")
         try:
             port = int(raw_port)
@@ -92,9 +96,23 @@ class Settings(BaseModel):
             mapping_dir=Path(env.get("GATEWAY_MAPPING_DIR") or home / "mappings"),
             packs_dir=Path(env.get("GATEWAY_PACKS_DIR") or home / "packs"),
             max_payload_bytes=max_bytes,
+            max_mt_bytes=max_mt_bytes,
             tenants_dir=Path(env.get("GATEWAY_TENANTS_DIR") or home / "tenants"),
             database_url=env.get("GATEWAY_DATABASE_URL")
             or f"sqlite:///{(home / 'var' / 'gateway.db').as_posix()}",
             host=env.get("GATEWAY_HOST") or "127.0.0.1",
             port=port,
         )
+
+
+def _positive(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise ConfigError(f"{key} must be a positive integer, got {raw!r}")
+    return value

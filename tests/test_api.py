@@ -85,7 +85,7 @@ def test_rejected_message_answers_422_with_the_report_and_no_events(api: ApiEnv)
         ({"Authorization": "Bearer nope", "Content-Type": "application/xml"}, 401, "unauthorized"),
         ({"Content-Type": "application/xml"}, 401, "unauthorized"),
         ({"Content-Type": "application/json"}, 415, "unsupported-media-type"),
-        ({"Content-Type": "text/plain"}, 415, "unsupported-media-type"),
+        ({"Content-Type": "text/plain; charset=iso-8859-1"}, 415, "unsupported-media-type"),
         (
             {"Content-Type": "application/xml", "Idempotency-Key": ""},
             400,

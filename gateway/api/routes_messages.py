@@ -1,4 +1,10 @@
-"""``POST /v1/messages``: submit one ISO 20022 message (SWIFT MT comes later)."""
+"""``POST /v1/messages``: submit one ISO 20022 (XML) or SWIFT FIN (MT) message.
+
+The content type must be one the gateway reads (``application/xml``, ``text/xml``;
+FIN: ``text/plain`` or ``application/x-swift-fin``, UTF-8 or no charset), else 415;
+the pipeline then sniffs the format from the payload itself. FIN bodies are capped
+at ``GATEWAY_MAX_MT_BYTES`` (413) before they are read whole.
+"""
 
 from __future__ import annotations
 
@@ -18,21 +24,33 @@ __all__ = ["router"]
 router = APIRouter(tags=["messages"])
 
 XML_TYPES = {"application/xml", "text/xml"}
+#: SWIFT FIN has no registered media type: plain text, or the de-facto x-swift-fin.
+FIN_TYPES = {"text/plain", "application/x-swift-fin"}
+#: FIN is ASCII (the X and Z character sets); UTF-8 covers it, other charsets are refused.
+FIN_CHARSETS = {"utf-8", "utf8", "us-ascii"}
 _KEY_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:~")
 
 _BODY_DOC = {
     "requestBody": {
         "required": True,
         "description": "One ISO 20022 message (bare Document, AppHdr + Document in any "
-        "envelope, or an AppHdr). SWIFT MT (text/plain) arrives with MT support.",
-        "content": {"application/xml": {"schema": {"type": "string"}}},
+        "envelope, or an AppHdr), or one SWIFT FIN (MT) message (blocks 1-5, optionally "
+        "after its ACK/NAK, optionally framed as one RJE entry; an RJE batch of several "
+        "messages is rejected with mt.batch). The format is sniffed from the payload.",
+        "content": {
+            "application/xml": {"schema": {"type": "string"}},
+            "text/xml": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}},
+            "application/x-swift-fin": {"schema": {"type": "string"}},
+        },
     },
     "responses": {
         "202": {"description": "Accepted: report id, message id, outcome, event ids."},
         "422": {"description": "Rejected: the full validation report (or a reused key)."},
         "409": {"description": "The same Idempotency-Key is being processed."},
-        "413": {"description": "Body over the tenant's limit."},
-        "415": {"description": "Not application/xml."},
+        "403": {"description": "The tenant may not submit this message id."},
+        "413": {"description": "Body over the tenant's limit (FIN: GATEWAY_MAX_MT_BYTES)."},
+        "415": {"description": "Not an XML or FIN content type, or FIN not in UTF-8."},
         "429": {"description": "Rate limit; see Retry-After."},
     },
 }
@@ -52,6 +70,31 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _is_fin(content_type: str) -> bool:
+    """Whether the content type announces FIN (True) or XML (False); 415 otherwise."""
+    media, *params = (part.strip() for part in content_type.split(";"))
+    media = media.lower()
+    if media in XML_TYPES:
+        return False
+    if media not in FIN_TYPES:
+        raise ProblemError(
+            415,
+            "unsupported-media-type",
+            "Send ISO 20022 XML as application/xml, SWIFT FIN (MT) as text/plain or "
+            "application/x-swift-fin.",
+        )
+    for param in params:
+        name, _, value = param.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in FIN_CHARSETS:
+            raise ProblemError(
+                415,
+                "unsupported-media-type",
+                f"SWIFT FIN is read as UTF-8: send charset=utf-8 or none, not {charset[:40]!r}.",
+            )
+    return True
+
+
 @router.post("/v1/messages", openapi_extra=_BODY_DOC, status_code=202)
 async def submit_message(
     request: Request,
@@ -63,8 +106,8 @@ async def submit_message(
 
     Idempotency (per tenant): the same key and payload returns the original response
     (``Idempotent-Replayed: true``); the same key with another payload is a 422; a
-    key still in progress is a 409. A business message id (GrpHdr/MsgId) already
-    accepted for the tenant is rejected with ``business.duplicate_message``.
+    key still in progress is a 409. A business message id (GrpHdr/MsgId, MT field 20)
+    already accepted for the tenant is rejected with ``business.duplicate_message``.
     """
     started = time.perf_counter()
     wait = svc.limiter.take(tenant.id, tenant.limits.rate_per_second, tenant.limits.burst)
@@ -75,13 +118,7 @@ async def submit_message(
             f"Tenant {tenant.id} exceeds {tenant.limits.rate_per_second:g} requests/s.",
             {"Retry-After": svc.limiter.retry_after(wait)},
         )
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media == "text/plain":
-        raise ProblemError(
-            415, "unsupported-media-type", "SWIFT MT (text/plain) is not supported yet."
-        )
-    if media not in XML_TYPES:
-        raise ProblemError(415, "unsupported-media-type", "Send ISO 20022 XML as application/xml.")
+    fin = _is_fin(request.headers.get("content-type", ""))
     if not idempotency_key or len(idempotency_key) > 255 or set(idempotency_key) - _KEY_CHARS:
         raise ProblemError(
             400,
@@ -96,6 +133,8 @@ async def submit_message(
             {"Retry-After": "5"},
         )
     limit = min(tenant.limits.max_body_bytes, svc.settings.max_payload_bytes)
+    if fin:
+        limit = min(limit, svc.settings.max_mt_bytes)
     payload = await _read_body(request, limit)
     correlation_id: str = request.state.correlation_id
     try:

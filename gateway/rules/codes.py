@@ -231,6 +231,7 @@ def _value_hits(
                 f"{label} {shown!r}: {found}.",
                 element=value.element,
                 mt_tag=value.mt_tag,
+                line=value.line,
                 context=context,
             )
 
@@ -266,6 +267,7 @@ def uetr(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
                 f"UETR {value.text!r}: {found}.",
                 element=value.element,
                 mt_tag=value.mt_tag,
+                line=value.line,
                 context={"value": value.text},
             )
     if subject.document is not None:
@@ -298,6 +300,7 @@ def currency_code(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
             f"Currency {code!r} in {where} {why}.",
             element=value.element,
             mt_tag=value.mt_tag,
+            line=value.line,
             context={"currency": code},
         )
 
@@ -324,6 +327,7 @@ def minor_units_check(subject: Subject, params: Mapping[str, Any]) -> Iterator[H
                 f"{value.currency} has {units}.",
                 element=value.element,
                 mt_tag=value.mt_tag,
+                line=value.line,
                 context={"currency": value.currency, "minor_units": units, "decimals": written},
             )
 
@@ -361,5 +365,6 @@ def amount_digits(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
             f"{fraction_max} after the point.",
             element=value.element,
             mt_tag=value.mt_tag,
+            line=value.line,
             context={"value": value.text},
         )

@@ -224,7 +224,7 @@ class RuleEngine:
     def _finding(
         pack: Pack, rule: RuleDef, hit: Hit, subject: Subject, locate: Locator | None
     ) -> Finding:
-        location = Location(xpath=hit.xpath, mt_tag=hit.mt_tag)
+        location = Location(xpath=hit.xpath, mt_tag=hit.mt_tag, line=hit.line)
         element = hit.element
         if element is None and hit.event is not None and hit.field and locate is not None:
             element = locate(hit.event, hit.field)

@@ -105,6 +105,7 @@ def currency_forbidden(subject: Subject, params: Mapping[str, Any]) -> Iterator[
                 f"{value.name} is in {value.currency}, which is not allowed.",
                 element=value.element,
                 mt_tag=value.mt_tag,
+                line=value.line,
                 context={"currency": value.currency},
             )
 

@@ -57,6 +57,7 @@ class Value:
     mt_tag: str | None = None
     currency: str | None = None
     name: str | None = None  # the element's local name / field, e.g. "IntrBkSttlmAmt"
+    line: int | None = None  # MT: the field's line (MX: the element's sourceline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ class Hit:
     field: str | None = None
     xpath: str | None = None
     mt_tag: str | None = None
+    line: int | None = None
     context: Mapping[str, Any] = _field(default_factory=dict)
 
 

@@ -95,6 +95,7 @@ def message_allowed(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit
             f"{subject.message_id} is not among the messages this tenant may send "
             f"({', '.join(allowed)}).",
             element=subject.document,
+            mt_tag="{2:}" if subject.document is None else None,  # MT: the message type
             context={"message_id": subject.message_id},
         )
 
@@ -210,6 +211,7 @@ def country_blocked(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit
                 f"{what} {country} is blocked for this tenant.",
                 element=value.element,
                 mt_tag=value.mt_tag,
+                line=value.line,
                 context={"country": country, "source": value.kind},
             )
 
