@@ -212,9 +212,7 @@ CATALOGUE: dict[str, CodeSpec] = {
     "mt.text_charset": CodeSpec(
         _E, _SCH, "FF01", "A character outside the SWIFT X character set in the text block."
     ),
-    "mt.too_large": CodeSpec(
-        _E, _IN, "FF01", "FIN payload exceeds the MT size limit; not parsed."
-    ),
+    "mt.too_large": CodeSpec(_E, _IN, "FF01", "FIN payload exceeds the MT size limit; not parsed."),
     "mt.batch": CodeSpec(
         _E, _IN, "FF01", "An RJE batch of several messages where one message is expected."
     ),
