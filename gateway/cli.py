@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from gateway.cli_render import render
 from gateway.cli_rules import rules_app
 from gateway.errors import GatewayError
 from gateway.pipeline import Gateway, InboundResult, RuleSelection
@@ -52,6 +53,7 @@ app.add_typer(schemas_app, name="schemas")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(rules_app, name="rules")
+app.command("render")(render)
 
 _err = Console(stderr=True)
 #: Show a progress bar on stderr from this many files on.

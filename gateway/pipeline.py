@@ -24,6 +24,7 @@ from typing import Any
 from lxml import etree
 
 from gateway.detect import Detection, detect_tree
+from gateway.fin.mapping import FinMappingRegistry
 from gateway.mapping import MappingRegistry, map_inbound
 from gateway.mapping.locate import FieldLocator
 from gateway.mx import parse_xml
@@ -106,12 +107,15 @@ class Gateway:
         schemas: SchemaRegistry,
         mappings: MappingRegistry,
         rules: RuleEngine | None = None,
+        fin_mappings: FinMappingRegistry | None = None,
     ) -> None:
         self.settings = settings
         self.schemas = schemas
         self.mappings = mappings
         #: None: no rule packs loaded (schema and mapping only)
         self.rules = rules
+        #: MT -> canonical mapping files (``<mapping dir>/fin``), loaded here when not given
+        self.fin_mappings = fin_mappings or FinMappingRegistry.load(settings.mapping_dir / "fin")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:
@@ -120,6 +124,7 @@ class Gateway:
             SchemaRegistry.load(settings),
             MappingRegistry.load(settings.mapping_dir),
             RuleEngine(PackRegistry.load(settings.rule_packs_dir)),
+            FinMappingRegistry.load(settings.mapping_dir / "fin"),
         )
 
     def inbound(

@@ -12,11 +12,16 @@ service message before it) runs through:
    of the SWIFT Standards release :data:`gateway.fin.STANDARDS_RELEASE`; skipped
    when the text block is over FIN's 10,000-character limit (``mt.text_too_long``);
 4. the ``extra_findings`` hook (duplicate business message id: field 20);
-5. **mapping**: MT -> canonical mapping files do not exist yet, so a message without
-   errors gets ``mapping.not_available`` and no events (as an MX message without a
-   mapping file);
-6. **rules**: the business pack and the selected scheme/tenant packs on the typed
-   values (:func:`gateway.fin.values.mt_values`) and header (``mt_header``).
+5. **mapping**: a message without errors is mapped to its canonical event by the MT
+   mapping file of its message id (``mappings/fin/<message id>.yaml``,
+   :func:`gateway.fin.mapping.map_mt`), recorded in ``judged_by`` (kind ``mapping``);
+   without a mapping file: ``mapping.not_available`` and no events, as for MX;
+6. **rules**: the business pack and the selected scheme/tenant packs on the event
+   (``mapped``: event rules apply, located by MT tag through the mapping's locator),
+   the typed values (:func:`gateway.fin.values.mt_values`) and header (``mt_header``).
+
+An accepted message's event goes to the outbox like an MX message's; a rejected one
+has none.
 
 Findings are located by MT tag (``":32A:"``, ``"{2:}"``, ``"{3:121}"``) and line;
 a finding that names a tag occurring once in the message but carries no line (rule
@@ -47,11 +52,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gateway import fin
 from gateway.detect import Detection
 from gateway.fin import STANDARDS_RELEASE, validate_fin
+from gateway.fin.mapping import map_mt
+from gateway.fin.mapping_run import MtMapResult
 from gateway.fin.values import mt_header, mt_values
 from gateway.mt import (
     MtMessage,
@@ -62,7 +69,15 @@ from gateway.mt import (
     parse_mt,
     validate_mt_structure,
 )
-from gateway.report import Finding, Location, Report, SchemaUse, finding, outcome_of
+from gateway.report import (
+    Finding,
+    Location,
+    Outcome,
+    Report,
+    SchemaUse,
+    finding,
+    outcome_of,
+)
 from gateway.rules import Subject
 from gateway.rules.engine import RuleSelection
 
@@ -218,15 +233,17 @@ class _Judge:
         business_id = _business_message_id(message)
         if self.extra_findings is not None:
             findings.extend(self.extra_findings(Detection(message_id, envelope), business_id))
+        mapped: MtMapResult | None = None
+        stage: str | None = None
         if message is not None and not has_error(findings, self.relaxed):
-            # MT -> canonical mapping files arrive with their own increment of issue #5.
-            text = f"No mapping file for {message_id}: validated, no events produced."
-            findings.append(finding("mapping.not_available", text))
+            mapped, stage = self._map(message, data, envelope, business_id, findings, judged_by)
+            clock.lap("map")
+        events = mapped.events if mapped is not None else []
         gw, rules = self.gateway, self.rules
         if rules is not None and gw.rules is not None and message is not None:
             subject = Subject(
                 message_id=str(message_id) if message_id is not None else None,
-                events=[],
+                events=events,
                 values=mt_values(message),
                 header=mt_header(message),
                 business_message_id=business_id,
@@ -234,16 +251,58 @@ class _Judge:
                 tenant=self.tenant,
                 channel=self.channel,
                 document=None,
-                mapped=False,
+                mapped=mapped is not None,
                 spent=rules.spent,
             )
-            judged = gw.rules.run(subject, rules)
+            judged = gw.rules.run(subject, rules, mapped.locate if mapped is not None else None)
             findings.extend(judged.findings)
             judged_by.extend(judged.applied)
             clock.lap("rules")
         findings = _locate(findings, _tag_lines(message), line_offset)
         mid = str(message_id) if message_id is not None else None
-        return self._result(data, mid, envelope, business_id, findings, judged_by, clock.timings)
+        result = self._result(
+            data, mid, envelope, business_id, findings, judged_by, clock.timings, events
+        )
+        if result.accepted and events:
+            result.stage = stage
+        return result
+
+    def _map(
+        self,
+        message: MtMessage,
+        data: bytes,
+        envelope: str,
+        business_id: str | None,
+        findings: list[Finding],
+        judged_by: list[SchemaUse],
+    ) -> tuple[MtMapResult | None, str | None]:
+        """The message's canonical event through its MT mapping file (None, with
+        ``mapping.not_available``, when there is none), and the events' stage."""
+        message_id = str(message.message_id)
+        mapping = self.gateway.fin_mappings.get(message_id)
+        if mapping is None:
+            text = f"No mapping file for {message_id}: validated, no events produced."
+            findings.append(finding("mapping.not_available", text))
+            return None, None
+        judged_by.append(
+            SchemaUse(
+                kind="mapping",
+                id=message_id,
+                origin=f"fin/{mapping.file.name}",
+                sha256=mapping.sha256,
+                version=mapping.version,
+            )
+        )
+        digest = hashlib.sha256(data).hexdigest()
+        source = {
+            "message_id": message_id,
+            "business_message_id": business_id,
+            "payload_sha256": digest,
+            "envelope": envelope,
+        }
+        result = map_mt(message, mapping, seed=f"{self.tenant or '-'}:{digest}", source=source)
+        findings.extend(result.findings)
+        return result, mapping.stage
 
     def _result(
         self,
@@ -254,11 +313,14 @@ class _Judge:
         findings: list[Finding],
         judged_by: list[SchemaUse],
         timings: dict[str, float],
+        events: list[dict[str, Any]] | None = None,
     ) -> InboundResult:
         from gateway.pipeline import InboundResult, relax
 
         if self.relaxed:
             findings = [relax(f) if f.code in self.relaxed else f for f in findings]
+        outcome = outcome_of(findings)
+        events = events if events and outcome is not Outcome.REJECTED else []
         report = Report(
             report_id=str(uuid.uuid4()),
             tenant=self.tenant,
@@ -269,12 +331,14 @@ class _Judge:
             business_message_id=business_id,
             payload_sha256=hashlib.sha256(data).hexdigest(),
             payload_size=len(data),
-            outcome=outcome_of(findings),
+            outcome=outcome,
             findings=findings,
             judged_by=judged_by,
+            event_ids=[event["event_id"] for event in events],
+            transaction_count=len(events),
             timings_ms=timings,
         )
-        return InboundResult(report)
+        return InboundResult(report, events)
 
 
 def _envelope(base: str, parsed: ParsedMt) -> str:
@@ -342,9 +406,12 @@ def _locate(findings: list[Finding], lines: dict[str, int | None], offset: int) 
 @cache
 def _definitions_sha256() -> str:
     """The MT definitions are code (:mod:`gateway.fin`): their identity in a report is
-    the sha256 of its source files (names and contents, in name order)."""
+    the sha256 of its source files (names and contents, in name order). The MT mapping
+    modules are not definitions: a mapping is identified by its file's sha256."""
     digest = hashlib.sha256()
     for path in sorted(Path(fin.__file__).parent.glob("*.py")):
+        if path.name.startswith("mapping"):
+            continue
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

@@ -1,17 +1,16 @@
 """SWIFT FIN (MT) over ``POST /v1/messages`` (real store on SQLite and PostgreSQL,
-in-memory publisher): content types, 202/422/403/413/415, idempotency, duplicates,
-batches and hostile input."""
+in-memory publisher): content types, 202/422/403/413/415, the canonical event through
+the outbox, idempotency, duplicates, batches and hostile input."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
 from tests.api_fixtures import ApiEnv
 from tests.conftest import FIXTURES
-from tests.test_api import counts
+from tests.test_api import counts, wait_published
 
 MT = FIXTURES / "mt"
 FIN_103 = (MT / "pipeline/fin.103.txt").read_bytes().replace(b"\n", b"\r\n")
@@ -49,9 +48,7 @@ def reference(n: int) -> bytes:
         "application/x-swift-fin",
     ],
 )
-def test_accepted_fin_is_stored_with_its_report_and_publishes_nothing(
-    api: ApiEnv, content_type: str
-) -> None:
+def test_accepted_fin_is_stored_and_its_event_published(api: ApiEnv, content_type: str) -> None:
     response = api.client.post(
         "/v1/messages",
         content=FIN_103,
@@ -60,9 +57,10 @@ def test_accepted_fin_is_stored_with_its_report_and_publishes_nothing(
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["message_id"] == "fin.103"
-    assert body["outcome"] == "accepted_with_warnings"
-    assert body["event_ids"] == []
-    assert [w["code"] for w in body["warnings"]] == ["mapping.not_available"]
+    assert body["outcome"] == "accepted_with_warnings"  # the value date is long past
+    assert [w["code"] for w in body["warnings"]] == ["business.date_too_far_in_past"]
+    assert body["warnings"][0]["location"]["mt_tag"] == ":32A:"
+    assert len(body["event_ids"]) == 1
     assert body["correlation_id"] == response.headers["X-Correlation-ID"]
     stored = api.client.get(response.headers["Location"], headers=api.headers())
     assert stored.status_code == 200
@@ -70,10 +68,16 @@ def test_accepted_fin_is_stored_with_its_report_and_publishes_nothing(
     assert (report["message_id"], report["envelope"]) == ("fin.103", "FIN")
     assert report["business_message_id"] == "PIPE-103-0001"
     assert report["tenant"] == "EMEA"
-    assert {u["kind"] for u in report["judged_by"]} >= {"mt_definitions", "rule_pack"}
-    assert counts(api) == (1, 0, 1)  # a report, no outbox rows, one idempotency record
-    time.sleep(0.05)
-    assert api.publisher.records == []
+    assert report["event_ids"] == body["event_ids"]
+    assert {u["kind"] for u in report["judged_by"]} >= {"mt_definitions", "mapping", "rule_pack"}
+    assert counts(api) == (1, 1, 1)  # a report, one outbox row, one idempotency record
+    wait_published(api, 1)
+    [record] = api.publisher.records
+    assert record.topic == "emea.payments.initiation.v1"
+    assert record.header("ce_id") == body["event_ids"][0].encode()
+    assert record.header("ce_reportid") == body["report_id"].encode()
+    assert record.header("ce_sourcemessageid") == b"PIPE-103-0001"
+    assert record.key == b"6f0c1d2e-8a3b-4c5d-9e7f-0a1b2c3d4e5f"  # the UETR of block 3
 
 
 def test_rejected_fin_is_422_with_findings_located_by_mt_tag(api: ApiEnv) -> None:
@@ -154,7 +158,7 @@ def test_same_key_same_fin_replays_the_original_response(api: ApiEnv) -> None:
     assert (first.status_code, again.status_code) == (202, 202)
     assert again.content == first.content
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert counts(api) == (1, 0, 1)
+    assert counts(api) == (1, 1, 1)  # one report, one event, one record: nothing twice
     other = submit(api, reference(1), idem=idem)
     assert other["status"] == 422
     body = other["body"]

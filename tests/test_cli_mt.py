@@ -36,12 +36,15 @@ def test_validate_sniffs_fin_whatever_the_extension(
     assert [r["file"] for r in reports] == [str(f) for f in files]
     assert [r["message_id"] for r in reports] == ["fin.103", "fin.103", "pacs.008.001.08"]
     assert [r["envelope"] for r in reports] == ["FIN", "FIN", "Document"]
-    assert reports[0]["outcome"] == "accepted_with_warnings"
-    assert [f["code"] for f in reports[0]["findings"]] == ["mapping.not_available"]
+    assert reports[0]["outcome"] == "accepted_with_warnings"  # the value date is long past
+    assert [f["code"] for f in reports[0]["findings"]] == ["business.date_too_far_in_past"]
+    assert reports[0]["findings"][0]["location"]["mt_tag"] == ":32A:"
     assert reports[0]["business_message_id"] == "PIPE-103-0001"
     assert reports[0]["channel"] == "cli"
     assert "entry" not in reports[0]
-    assert {u["kind"] for u in reports[0]["judged_by"]} == {"mt_definitions", "rule_pack"}
+    assert len(reports[0]["event_ids"]) == 1
+    kinds = {u["kind"] for u in reports[0]["judged_by"]}
+    assert kinds == {"mt_definitions", "mapping", "rule_pack"}
 
 
 def test_validate_gives_one_report_per_message_of_an_rje_batch(
@@ -90,22 +93,31 @@ def test_validate_judges_as_the_tenant_would(test_env: dict[str, str]) -> None:
     only_schema = run(["validate", str(FIN_103), "--schema-only", "--format", "json"], test_env)
     assert only_schema.returncode == 0
     [report] = lines(only_schema.stdout)
-    assert [u["kind"] for u in report["judged_by"]] == ["mt_definitions"]
+    assert [u["kind"] for u in report["judged_by"]] == ["mt_definitions", "mapping"]
 
 
-def test_map_prints_no_events_and_the_reports_on_stderr(test_env: dict[str, str]) -> None:
+def test_map_prints_the_events_and_the_reports_on_stderr(test_env: dict[str, str]) -> None:
     single = run(["map", str(FIN_103), "--format", "json"], test_env)
     assert single.returncode == 0, single.stderr
-    assert json.loads(single.stdout) == []
+    [event] = json.loads(single.stdout)
+    assert event["source"]["message_id"] == "fin.103"
+    assert event["ids"]["message_id"] == "PIPE-103-0001"
     [report] = lines(single.stderr)
     assert (report["message_id"], report["envelope"]) == ("fin.103", "FIN")
+    assert report["event_ids"] == [event["event_id"]]
     batch = run(["map", str(BATCH), "--format", "json"], test_env)
     assert batch.returncode == 0, batch.stderr
-    assert json.loads(batch.stdout) == []
+    events = json.loads(batch.stdout)
+    assert [e["source"]["message_id"] for e in events] == ["fin.103", "fin.202", "fin.103"]
+    assert [e["ids"]["message_id"] for e in events] == [
+        "PIPE-103-0011",
+        "PIPE-202-0012",
+        "PIPE-103-0013",
+    ]
     assert [r["entry"] for r in lines(batch.stderr)] == [1, 2, 3]
     text = run(["map", str(BATCH), "--format", "text"], test_env)
     assert text.returncode == 0
-    assert json.loads(text.stdout) == []
+    assert len(json.loads(text.stdout)) == 3
     assert text.stderr.decode().count("accepted_with_warnings fin.") == 3
 
 

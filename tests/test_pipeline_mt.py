@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ STATEMENT = (MT / "fin.940/valid/statement.txt").read_bytes()
 SAMPLE_FILES = sorted((SAMPLES / "mt").rglob("*.txt")) if (SAMPLES / "mt").is_dir() else []
 OWN_VALID = sorted(MT.glob("fin.*/valid/*.txt"))
 FAST = 0.2  # seconds allowed for any single hostile payload (issue #8)
+#: Received on the value date of the pipeline fixtures: no date-window warnings.
+ON_VALUE_DATE = datetime(2024, 1, 31, 12, 0, tzinfo=UTC)
 
 
 def codes(result: InboundResult) -> list[str]:
@@ -116,8 +119,15 @@ def test_every_real_sample_gets_a_report(gateway: Gateway, path: Path) -> None:
     assert report.envelope == "FIN"
     assert report.payload_sha256 == hashlib.sha256(payload).hexdigest()
     assert report.payload_size == len(payload)
-    assert result.events == []
-    assert report.event_ids == []
+    mapped = report.message_id in ("fin.103", "fin.103.STP", "fin.202")
+    if report.outcome is Outcome.REJECTED or not mapped:
+        assert result.events == []
+        assert report.event_ids == []
+    else:  # an accepted payment message publishes its canonical event
+        [event] = result.events
+        assert report.event_ids == [event["event_id"]]
+        assert event["source"]["message_id"] == report.message_id
+        assert ("mapping", report.message_id) in {(u.kind, u.id) for u in report.judged_by}
     field_20 = re.search(rb"\n:20:([^\r\n]*)", payload)
     assert field_20 is not None
     assert report.business_message_id == field_20.group(1).decode().strip()
@@ -154,22 +164,57 @@ def test_own_fixtures_name_their_message(gateway: Gateway, path: Path) -> None:
 
 
 @pytest.mark.parametrize("eol", [b"\n", b"\r\n"], ids=["lf", "crlf"])
-def test_a_complete_mt103_is_accepted_with_the_mapping_warning(
+def test_a_complete_mt103_is_accepted_with_its_canonical_event(
     gateway: Gateway, eol: bytes
 ) -> None:
     payload = FIN_103.replace(b"\n", eol)
-    result = gateway.inbound(payload, tenant="EMEA", channel="test")
+    result = gateway.inbound(payload, tenant="EMEA", channel="test", received_at=ON_VALUE_DATE)
     report = result.report
-    assert report.outcome is Outcome.ACCEPTED_WITH_WARNINGS, report.findings
-    assert codes(result) == ["mapping.not_available"]
-    assert only(result, "mapping.not_available").severity is Severity.WARNING
+    assert report.outcome is Outcome.ACCEPTED, report.findings
+    assert codes(result) == []
     assert report.message_id == "fin.103"
     assert report.envelope == "FIN"
     assert report.business_message_id == "PIPE-103-0001"
     assert (report.tenant, report.channel) == ("EMEA", "test")
+    [event] = result.events
+    assert report.event_ids == [event["event_id"]]
+    assert report.transaction_count == 1
+    assert result.stage == "initiation"
+    assert result.accepted
+    assert event["ids"]["uetr"] == "6f0c1d2e-8a3b-4c5d-9e7f-0a1b2c3d4e5f"
+    assert event["source"] == {
+        "message_id": "fin.103",
+        "business_message_id": "PIPE-103-0001",
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "envelope": "FIN",
+        "transaction_index": 0,
+        "mapping": "fin.103@1",
+    }
+    [use] = [u for u in report.judged_by if u.kind == "mapping"]
+    assert (use.id, use.origin, use.version) == ("fin.103", "fin/fin.103.yaml", "1")
+    # the same payload from the same tenant: the same event id; another tenant: another
+    again = gateway.inbound(payload, tenant="EMEA", received_at=ON_VALUE_DATE).events
+    other = gateway.inbound(payload, tenant="APAC", received_at=ON_VALUE_DATE).events
+    assert again[0]["event_id"] == event["event_id"] != other[0]["event_id"]
+
+
+def test_rule_findings_on_the_event_are_located_by_mt_tag(gateway: Gateway) -> None:
+    result = gateway.inbound(FIN_103)  # received today: the value date is long past
+    hit = only(result, "business.date_too_far_in_past")
+    assert hit.severity is Severity.WARNING
+    assert hit.context["field"] == "dates.interbank_settlement"
+    assert (hit.location.mt_tag, hit.location.line) == (":32A:", line_of(FIN_103, b":32A:"))
+    assert hit.location.xpath is None
+
+
+def test_a_message_type_without_a_mapping_file_gets_the_mapping_warning(
+    gateway: Gateway,
+) -> None:
+    result = gateway.inbound(STATEMENT)
+    assert "mapping.not_available" in codes(result)
+    assert only(result, "mapping.not_available").severity is Severity.WARNING
     assert result.events == []
     assert result.stage is None
-    assert result.accepted
 
 
 @pytest.mark.parametrize(
@@ -215,8 +260,9 @@ def test_a_dollar_inside_a_field_is_not_an_rje_separator(gateway: Gateway) -> No
 
 
 def test_a_utf8_bom_and_whitespace_before_the_message_are_tolerated(gateway: Gateway) -> None:
-    result = gateway.inbound(b"\xef\xbb\xbf\r\n " + FIN_103 + b"\r\n")
-    assert codes(result) == ["mapping.not_available"]
+    result = gateway.inbound(b"\xef\xbb\xbf\r\n " + FIN_103 + b"\r\n", received_at=ON_VALUE_DATE)
+    assert codes(result) == []
+    assert len(result.events) == 1
 
 
 # --------------------------------------------------------------------------- RJE batches
@@ -284,7 +330,7 @@ def test_fin_over_the_cap_is_not_parsed(gateway: Gateway) -> None:
     assert result.report.envelope == "FIN"
     assert result.report.judged_by == []
     exact = with_settings(gateway, max_mt_bytes=len(FIN_103))
-    assert codes(exact.inbound(FIN_103)) == ["mapping.not_available"]
+    assert codes(exact.inbound(FIN_103, received_at=ON_VALUE_DATE)) == []
 
 
 def test_the_cap_applies_per_entry_when_a_batch_is_split(gateway: Gateway) -> None:
@@ -292,10 +338,10 @@ def test_the_cap_applies_per_entry_when_a_batch_is_split(gateway: Gateway) -> No
     cap = max(len(e) for e in entries[1:])
     assert len(entries[0]) > cap  # the ACK + MT103 entry is the longest
     capped = with_settings(gateway, max_mt_bytes=cap)
-    assert [codes(r) for r in capped.inbound_each(BATCH)] == [
+    assert [codes(r) for r in capped.inbound_each(BATCH, received_at=ON_VALUE_DATE)] == [
         ["mt.too_large"],
-        ["mapping.not_available"],
-        ["mapping.not_available"],
+        [],
+        [],
     ]
     assert codes(capped.inbound(BATCH)) == ["mt.too_large"]  # one request: the whole payload
 
@@ -400,7 +446,7 @@ def test_tenant_rules_judge_mt_message_ids(gateway: Gateway) -> None:
 
 def test_schema_only_judges_without_rule_packs(gateway: Gateway) -> None:
     report = gateway.inbound(FIN_103, rules=None).report
-    assert [u.kind for u in report.judged_by] == ["mt_definitions"]
+    assert [u.kind for u in report.judged_by] == ["mt_definitions", "mapping"]
     assert "rules" not in report.timings_ms
 
 
@@ -426,6 +472,8 @@ def test_extra_findings_get_the_detection_and_field_20(gateway: Gateway) -> None
     assert (hit.location.mt_tag, hit.location.line) == (":20:", 2)  # the tag's line, filled in
     assert result.report.outcome is Outcome.REJECTED
     assert "mapping.not_available" not in codes(result)  # an error: no mapping attempted
+    assert "mapping" not in {u.kind for u in result.report.judged_by}
+    assert result.events == []
 
 
 def test_lines_are_filled_only_for_tags_that_occur_once(gateway: Gateway) -> None:

@@ -1,7 +1,9 @@
 """Declarative mappings between message formats and the canonical payment event.
 
 ``spec`` loads and compiles mapping files (closed vocabulary, no eval),
-``engine`` applies them (``map_inbound``), ``lint`` checks them against XSDs.
+``engine`` applies them (``map_inbound``), ``render`` reads them backwards
+(``map_outbound``: canonical events to a Document, ordered by the XSD; its plan is
+compiled in ``render_plan``), ``lint`` checks them against XSDs.
 """
 
 from __future__ import annotations
@@ -10,9 +12,19 @@ from pathlib import Path
 
 from gateway.errors import MappingError
 from gateway.mapping.engine import MapResult, map_inbound
+from gateway.mapping.render import RenderResult, map_outbound, render_xml
 from gateway.mapping.spec import Mapping, load_mapping
 
-__all__ = ["MapResult", "Mapping", "MappingRegistry", "load_mapping", "map_inbound"]
+__all__ = [
+    "MapResult",
+    "Mapping",
+    "MappingRegistry",
+    "RenderResult",
+    "load_mapping",
+    "map_inbound",
+    "map_outbound",
+    "render_xml",
+]
 
 
 class MappingRegistry:

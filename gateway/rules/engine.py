@@ -35,8 +35,9 @@ BUSINESS_PACK = "business"
 #: Hits per rule listed in a report; the rest are counted in the last one's context.
 MAX_HITS_PER_RULE = 100
 
-#: (event index, dotted canonical field) -> the element the field was read from.
-Locator = Callable[[int, str], "etree._Element | None"]
+#: (event index, dotted canonical field) -> where the field was read from: the element
+#: (MX), or a :class:`Location` (MT: the tag and line of the field).
+Locator = Callable[[int, str], "etree._Element | Location | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,11 +226,13 @@ class RuleEngine:
         pack: Pack, rule: RuleDef, hit: Hit, subject: Subject, locate: Locator | None
     ) -> Finding:
         location = Location(xpath=hit.xpath, mt_tag=hit.mt_tag, line=hit.line)
-        element = hit.element
-        if element is None and hit.event is not None and hit.field and locate is not None:
-            element = locate(hit.event, hit.field)
-        if element is not None:
-            location = element_location(element)
+        found: etree._Element | Location | None = hit.element
+        if found is None and hit.event is not None and hit.field and locate is not None:
+            found = locate(hit.event, hit.field)
+        if isinstance(found, Location):
+            location = found
+        elif found is not None:
+            location = element_location(found)
         context: dict[str, Any] = {"pack": pack.pack, "pack_version": pack.version}
         if hit.event is not None:
             context["transaction_index"] = hit.event

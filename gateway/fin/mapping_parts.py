@@ -1,0 +1,339 @@
+"""What an MT mapping file can read: sources and their *parts* (a closed vocabulary).
+
+A source is one thing of the message a mapping rule reads, located by MT tag:
+
+* a text-block **field** (``:50F:``), read through its typed value
+  (:func:`gateway.fin.fields.parse_field`);
+* a **code word** of a narrative field (``/ACC/`` in ``:72:``, ``/ROC/`` in ``:70:``):
+  a line starting ``/CODE/``, with the ``//`` continuation lines after it appended as
+  written (SWIFT Standards MT: "structured line formats" of 70, 72, 77B);
+* a **block 3** tag (``{3:121}``);
+* the **sender** or **receiver** of the message (block 1/2: SWIFT *FIN Service
+  Description*; the same reading as :func:`gateway.fin.values.mt_header`).
+
+Each kind of source has a fixed set of parts (:data:`PARTS`): name -> what it yields
+(:class:`PartType`) and the *units* of the source it consumes. Units are what coverage
+counts: a unit present in the message that no rule consumed is reported as
+``mapping.unmapped`` (no silent data loss). Nothing here is evaluated from a file:
+a mapping file names parts, this module implements them.
+
+Party fields (50a, 52a-59a; Standards MT field specifications): the account line is an
+IBAN (``iban``: IBAN shape and a country of the SWIFT IBAN registry), another account
+(``account_other``), or a clearing code ``//XX...`` (``clearing_system`` ``XX``,
+``clearing_id`` the rest; ``//CH`` is the CHIPS universal identifier, an account, as
+the CBPR+ translation rules read it; ``//RT`` alone is the clearing channel RTGS).
+Option F lines: ``1/`` name, ``2/`` address lines, ``3/`` country and town,
+``4/``/``5/`` date and place of birth, ``6/`` customer and ``7/`` national
+identification numbers (identifiers with scheme ``CUST`` / ``NIDN``), ``8/``
+details that continue 6/7 (no canonical place: always reported).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+from schwifty import exceptions as schwifty_errors
+from schwifty import registry as schwifty_registry
+
+from gateway.fin.field_base import Text
+from gateway.fin.fields import Amount, Code, FieldValue, Party, Rate
+
+__all__ = [
+    "PARTS",
+    "Kind",
+    "Part",
+    "PartType",
+    "Word",
+    "canonical_decimal",
+    "field_units",
+    "is_bic",
+    "kind_of",
+    "party_units",
+    "words_of",
+]
+
+Kind = Literal["party", "amount", "rate", "code", "text", "word", "block3", "header"]
+#: What a part yields: a string, a list of strings, or a canonical object
+#: (``amount`` -> Amount, ``ids`` -> list of GenericId, ``birth`` -> DateAndPlaceOfBirth).
+PartType = Literal["str", "list", "amount", "ids", "birth"]
+
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Za-z0-9]{1,30}")
+_BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
+_CLEARING = re.compile(r"/([A-Z]{2})(.+)")
+#: ``//RT``: "the instruction has to be executed via a real-time gross settlement system"
+_RTGS = "/RT"
+_WORD = re.compile(r"/([A-Z0-9]{1,8})/(.*)")
+_ID_CODE = re.compile(r"([A-Z]{4})/([A-Z]{2})/(.+)")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+@lru_cache(maxsize=256)
+def _iban_country(country: str) -> bool:
+    try:
+        schwifty_registry.get_iban_spec(country)
+    except schwifty_errors.SchwiftyException:
+        return False
+    return True
+
+
+def is_bic(text: str) -> bool:
+    """``text`` has the shape of a BIC (ISO 9362: 8 or 11 characters)."""
+    return _BIC.fullmatch(text) is not None
+
+
+def canonical_decimal(text: str) -> str:
+    """``"0012500.50"`` -> ``"12500.50"``: the xs:decimal canonical form the MX engine
+    gives amounts (fraction digits kept as written)."""
+    if not _DECIMAL.fullmatch(text):
+        return text
+    whole, dot, fraction = text.partition(".")
+    return (whole.lstrip("0") or "0") + dot + fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One code word of a narrative field: ``/ACC/PLEASE ADVISE`` + ``//BY PHONE`` is
+    code ``ACC``, text ``PLEASE ADVISEBY PHONE`` (continuations appended as written:
+    MT lines break at 35 characters, not between words). A line before any code word
+    is a word without a code."""
+
+    code: str | None
+    text: str
+
+    @property
+    def written(self) -> str:
+        return f"/{self.code}/{self.text}" if self.code is not None else self.text
+
+
+def words_of(text: str) -> tuple[Word, ...]:
+    words: list[Word] = []
+    for line in text.split("\n"):
+        if line.startswith("//") and words:
+            last = words[-1]
+            words[-1] = Word(last.code, last.text + line[2:])
+            continue
+        m = _WORD.fullmatch(line)
+        if m is not None:
+            words.append(Word(m.group(1), m.group(2)))
+        elif words and words[-1].code is None:
+            words[-1] = Word(None, words[-1].text + "\n" + line)
+        else:
+            words.append(Word(None, line))
+    return tuple(words)
+
+
+# ------------------------------------------------------------------ party helpers
+
+
+def _account(p: Party) -> str | None:
+    """The account of a party field; for option F line 1 ``/34x`` only."""
+    return p.account
+
+
+def _clearing(p: Party) -> tuple[str, str] | None:
+    account = _account(p)
+    m = _CLEARING.fullmatch(account) if account else None
+    if m is None or m.group(1) == "CH":
+        return None
+    return m.group(1), m.group(2)
+
+
+def _clearing_channel(p: Party) -> str | None:
+    return "RTGS" if _account(p) == _RTGS else None
+
+
+def _plain_account(p: Party) -> str | None:
+    account = _account(p)
+    if account is None or account == _RTGS or _clearing(p) is not None:
+        return None
+    return account[1:] if account.startswith("/") else account  # //CH123456 -> CH123456
+
+
+def _iban(p: Party) -> str | None:
+    account = _account(p)  # "/..." (a // party identifier such as //CH) is never an IBAN
+    if account and _IBAN_SHAPE.fullmatch(account) and _iban_country(account[:2]):
+        return account
+    return None
+
+
+def _account_other(p: Party) -> str | None:
+    account = _plain_account(p)
+    return account if account and _iban(p) is None else None
+
+
+def _details(p: Party, number: str) -> list[str]:
+    return [d for n, d in p.structured if n == number]
+
+
+def _identifiers(p: Party) -> list[dict[str, Any]] | None:
+    """50F line 1 ``CODE/CC/identifier`` and lines ``6/CC/issuer/id`` (CUST),
+    ``7/CC/id`` (NIDN) as GenericId objects: scheme code, issuer country, id."""
+    out: list[dict[str, Any]] = []
+    m = _ID_CODE.fullmatch(p.party_identifier) if p.party_identifier else None
+    if m is not None:
+        out.append({"id": m.group(3), "scheme": {"code": m.group(1)}, "issuer": m.group(2)})
+    for number, scheme in (("6", "CUST"), ("7", "NIDN")):
+        for detail in _details(p, number):
+            country, _, rest = detail.partition("/")
+            out.append({"id": rest or detail, "scheme": {"code": scheme}, "issuer": country})
+    return out or None
+
+
+def _birth(p: Party) -> dict[str, Any] | None:
+    dates, places = _details(p, "4"), _details(p, "5")
+    out: dict[str, Any] = {}
+    if dates and len(dates[0]) == 8 and dates[0].isdigit():
+        out["birth_date"] = f"{dates[0][:4]}-{dates[0][4:6]}-{dates[0][6:]}"
+    if places:
+        country, _, city = places[0].partition("/")
+        out["country"] = country
+        if city:
+            out["city"] = city
+    return out or None
+
+
+def _address_lines(p: Party) -> list[str] | None:
+    return list(p.address_lines) or None
+
+
+def party_units(p: Party) -> set[str]:
+    """The units a party field carries (what coverage expects to be consumed)."""
+    units: set[str] = set()
+    if _clearing(p) is not None:
+        units |= {"clearing_system", "clearing_id"}
+    elif _clearing_channel(p) is not None:
+        units.add("clearing_channel")
+    elif _account(p) is not None:
+        units.add("account")
+    for unit, present in (
+        ("dc_mark", p.dc_mark),
+        ("bic", p.bic),
+        ("name", p.name),
+        ("address_lines", p.address_lines),
+        ("country", p.country),
+        ("town", p.town),
+        ("location", p.location),
+        ("identifiers", p.party_identifier or _details(p, "6") or _details(p, "7")),
+        ("birth", _details(p, "4") or _details(p, "5")),
+        ("details_8", _details(p, "8")),
+    ):
+        if present:
+            units.add(unit)
+    return units
+
+
+# ------------------------------------------------------------------ the vocabulary
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One readable part: what it yields, the units it consumes, how to read it."""
+
+    type: PartType
+    units: tuple[str, ...]
+    read: Callable[[Any], Any]
+
+
+def _party(read: Callable[[Party], Any], kind: PartType, *units: str) -> Part:
+    return Part(kind, units, lambda v: read(v) if isinstance(v, Party) else None)
+
+
+def _amount_obj(v: Any) -> dict[str, str] | None:
+    if not isinstance(v, Amount):
+        return None
+    return {"value": canonical_decimal(v.amount), "currency": v.currency}
+
+
+def _text(v: Any) -> str | None:
+    return v.text if isinstance(v, Text) else None
+
+
+def _word(read: Callable[[Word], Any]) -> Part:
+    return Part("str", ("word",), lambda v: read(v) if isinstance(v, Word) else None)
+
+
+PARTS: Mapping[Kind, Mapping[str, Part]] = {
+    "party": {
+        "iban": _party(_iban, "str", "account"),
+        "account_other": _party(_account_other, "str", "account"),
+        "clearing_system": _party(lambda p: (_clearing(p) or (None,))[0], "str", "clearing_system"),
+        "clearing_id": _party(lambda p: (_clearing(p) or (None, None))[1], "str", "clearing_id"),
+        "clearing_channel": _party(_clearing_channel, "str", "clearing_channel"),
+        "bic": _party(lambda p: p.bic, "str", "bic"),
+        "name": _party(lambda p: p.name, "str", "name"),
+        "address_lines": _party(_address_lines, "list", "address_lines"),
+        "country": _party(lambda p: p.country, "str", "country"),
+        "town": _party(lambda p: p.town, "str", "town"),
+        "identifiers": _party(_identifiers, "ids", "identifiers"),
+        "birth": _party(_birth, "birth", "birth"),
+    },
+    "amount": {
+        "amount": Part("amount", ("value", "currency"), _amount_obj),
+        "value": Part(
+            "str",
+            ("value",),
+            lambda v: canonical_decimal(v.amount) if isinstance(v, Amount) else None,
+        ),
+        "currency": Part("str", ("currency",), lambda v: getattr(v, "currency", None)),
+        "date": Part("str", ("date",), lambda v: getattr(v, "date", None)),
+    },
+    "rate": {
+        "rate": Part(
+            "str", ("rate",), lambda v: canonical_decimal(v.rate) if isinstance(v, Rate) else None
+        ),
+    },
+    "code": {
+        "code": Part("str", ("code",), lambda v: v.code if isinstance(v, Code) else None),
+        "info": Part("str", ("info",), lambda v: v.info if isinstance(v, Code) else None),
+    },
+    "text": {
+        # a text field's units are its words (see words_of): reading it whole consumes all
+        "text": Part("str", ("*",), _text),
+        "joined": Part(
+            "str", ("*",), lambda v: v.text.replace("\n", "") if isinstance(v, Text) else None
+        ),
+        "lines": Part("list", ("*",), lambda v: v.lines if isinstance(v, Text) else None),
+    },
+    "word": {
+        "text": _word(lambda w: w.text.strip() or None),
+        "word": _word(lambda w: w.written),
+        "code": _word(lambda w: w.code),
+        "bic": _word(lambda w: w.text if is_bic(w.text) else None),
+        "name": _word(lambda w: w.text if w.text and not is_bic(w.text) else None),
+    },
+    "block3": {
+        "text": Part("str", ("value",), lambda v: v.strip() if isinstance(v, str) else None)
+    },
+    "header": {"bic": Part("str", ("bic",), lambda v: v if isinstance(v, str) else None)},
+}
+
+
+def kind_of(value_type: type[Any] | None) -> Kind | None:
+    """The source kind of a field whose typed value is ``value_type`` (None: unsupported)."""
+    kinds: dict[type[Any], Kind] = {
+        Party: "party",
+        Amount: "amount",
+        Rate: "rate",
+        Code: "code",
+        Text: "text",
+    }
+    return kinds.get(value_type) if value_type is not None else "text"
+
+
+def field_units(value: FieldValue | None, kind: Kind) -> set[str]:
+    """The units a parsed field carries (text fields: see :func:`words_of`)."""
+    if isinstance(value, Party):
+        return party_units(value)
+    if isinstance(value, Amount):
+        return {"value", "currency"} | ({"date"} if value.date else set())
+    if isinstance(value, Code):
+        return {"code"} | ({"info"} if value.info is not None else set())
+    if isinstance(value, Rate):
+        return {"rate"}
+    if isinstance(value, Text):
+        return {f"word{i}" for i in range(len(words_of(value.text)))}
+    return {"value"} if kind == "text" else set()
