@@ -60,12 +60,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel
@@ -74,6 +72,7 @@ from gateway.errors import MappingError
 from gateway.events import Amount, DateAndPlaceOfBirth, GenericId, PaymentEvent
 from gateway.fin.fields import FIELD_SPECS
 from gateway.fin.mapping_parts import PARTS, Kind, kind_of
+from gateway.mapping.spec import unwrap_annotation
 from gateway.messages import MessageId
 
 if TYPE_CHECKING:
@@ -171,15 +170,6 @@ class FinMapping:
 # --------------------------------------------------------------------- model types
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return _unwrap(next(a for a in get_args(annotation) if a is not type(None)))
-    if origin is list:
-        return get_args(annotation)[0], True
-    return annotation, False
-
-
 def _is_model(inner: Any) -> bool:
     return isinstance(inner, type) and issubclass(inner, BaseModel) and inner is not Amount
 
@@ -236,7 +226,7 @@ class _Compiler:
     def target(self, model: type[BaseModel], name: str, where: str) -> tuple[Any, bool]:
         if name not in model.model_fields:
             raise self.fail(where, f"{name!r} is not a field of canonical {model.__name__}")
-        return _unwrap(model.model_fields[name].annotation)
+        return unwrap_annotation(model.model_fields[name].annotation)
 
     def rule(
         self,

@@ -33,14 +33,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
-
-from schwifty import exceptions as schwifty_errors
-from schwifty import registry as schwifty_registry
 
 from gateway.fin.field_base import Text
 from gateway.fin.fields import Amount, Code, FieldValue, Party, Rate
+from gateway.fin.values import looks_like_iban
 
 __all__ = [
     "PARTS",
@@ -61,7 +58,6 @@ Kind = Literal["party", "amount", "rate", "code", "text", "word", "block3", "hea
 #: (``amount`` -> Amount, ``ids`` -> list of GenericId, ``birth`` -> DateAndPlaceOfBirth).
 PartType = Literal["str", "list", "amount", "ids", "birth"]
 
-_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Za-z0-9]{1,30}")
 _BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
 _CLEARING = re.compile(r"/([A-Z]{2})(.+)")
 #: ``//RT``: "the instruction has to be executed via a real-time gross settlement system"
@@ -69,15 +65,6 @@ _RTGS = "/RT"
 _WORD = re.compile(r"/([A-Z0-9]{1,8})/(.*)")
 _ID_CODE = re.compile(r"([A-Z]{4})/([A-Z]{2})/(.+)")
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
-
-
-@lru_cache(maxsize=256)
-def _iban_country(country: str) -> bool:
-    try:
-        schwifty_registry.get_iban_spec(country)
-    except schwifty_errors.SchwiftyException:
-        return False
-    return True
 
 
 def is_bic(text: str) -> bool:
@@ -155,7 +142,7 @@ def _plain_account(p: Party) -> str | None:
 
 def _iban(p: Party) -> str | None:
     account = _account(p)  # "/..." (a // party identifier such as //CH) is never an IBAN
-    if account and _IBAN_SHAPE.fullmatch(account) and _iban_country(account[:2]):
+    if account and looks_like_iban(account):
         return account
     return None
 

@@ -32,7 +32,7 @@ from gateway.fin.fields import FIELD_SPECS, AccountId, Amount, Party, parse_fiel
 from gateway.mt import MtMessage
 from gateway.rules.model import Header, Value
 
-__all__ = ["mt_header", "mt_values"]
+__all__ = ["looks_like_iban", "mt_header", "mt_values"]
 
 _AMOUNT_TAGS = frozenset({"32A", "32B", "33B", "71F", "71G"})
 _IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Za-z0-9]{1,30}")
@@ -47,7 +47,8 @@ def _iban_country(country: str) -> bool:
     return True
 
 
-def _looks_like_iban(account: str) -> bool:
+def looks_like_iban(account: str) -> bool:
+    """An account written as an IBAN: the shape, and a country with an IBAN format."""
     return _IBAN_SHAPE.fullmatch(account) is not None and _iban_country(account[:2])
 
 
@@ -63,7 +64,7 @@ def mt_values(message: MtMessage) -> list[Value]:
         if isinstance(parsed, Party):
             if parsed.bic is not None:
                 values.append(Value("bic", parsed.bic, mt_tag=where, name=name, line=line))
-            if parsed.account is not None and _looks_like_iban(parsed.account):
+            if parsed.account is not None and looks_like_iban(parsed.account):
                 values.append(Value("iban", parsed.account, mt_tag=where, name=name, line=line))
             if parsed.structured and parsed.country is not None:
                 values.append(Value("country", parsed.country, mt_tag=where, name=name, line=line))

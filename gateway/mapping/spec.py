@@ -46,7 +46,7 @@ from gateway.errors import MappingError
 from gateway.events import Amount, PaymentEvent
 from gateway.messages import MessageId
 
-__all__ = ["CompiledField", "Mapping", "Scope", "load_mapping"]
+__all__ = ["CompiledField", "Mapping", "Scope", "load_mapping", "unwrap_annotation"]
 
 FieldType = Literal["string", "amount", "bool", "decimal"]
 _TYPES: tuple[str, ...] = typing.get_args(FieldType)
@@ -99,12 +99,12 @@ class Mapping:
 # --- pydantic model introspection -------------------------------------------------
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
+def unwrap_annotation(annotation: Any) -> tuple[Any, bool]:
     """(inner type, is_list) for ``X | None`` / ``list[X]``."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _unwrap(args[0])
+        return unwrap_annotation(args[0])
     if origin is list:
         return typing.get_args(annotation)[0], True
     return annotation, False
@@ -121,7 +121,7 @@ def _resolve_target(model: type[BaseModel], dotted: str, where: str) -> tuple[An
         )
         if part not in fields:
             raise MappingError(f"{where}: target {dotted!r}: {part!r} is not a canonical field")
-        inner, is_list = _unwrap(fields[part].annotation)
+        inner, is_list = unwrap_annotation(fields[part].annotation)
         if index < len(parts) - 1:
             if is_list or not (isinstance(inner, type) and issubclass(inner, BaseModel)):
                 raise MappingError(f"{where}: target {dotted!r}: {part!r} is not an object")
