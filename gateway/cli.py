@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from gateway.cli_render import render
 from gateway.cli_rules import rules_app
+from gateway.cli_translate import translate
 from gateway.errors import GatewayError
 from gateway.pipeline import Gateway, InboundResult, RuleSelection
 from gateway.report import Outcome
@@ -54,6 +55,7 @@ app.add_typer(mappings_app, name="mappings")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(rules_app, name="rules")
 app.command("render")(render)
+app.command("translate")(translate)
 
 _err = Console(stderr=True)
 #: Show a progress bar on stderr from this many files on.
