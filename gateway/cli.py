@@ -15,15 +15,16 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from gateway.cli_common import OutputFormat
+from gateway.cli_common import err as _err
+from gateway.cli_common import fail as _fail
 from gateway.cli_render import render
 from gateway.cli_rules import rules_app
 from gateway.cli_translate import translate
@@ -57,22 +58,11 @@ app.add_typer(rules_app, name="rules")
 app.command("render")(render)
 app.command("translate")(translate)
 
-_err = Console(stderr=True)
 #: Show a progress bar on stderr from this many files on.
 PROGRESS_THRESHOLD = 5
 
 
-class OutputFormat(StrEnum):
-    json = "json"
-    text = "text"
-
-
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _settings() -> Settings:

@@ -26,8 +26,9 @@ from typing import Annotated, Any
 import orjson
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
+from gateway.cli_common import OutputFormat
+from gateway.cli_common import fail as _fail
 from gateway.errors import GatewayError
 from gateway.events import PaymentEvent
 from gateway.mapping import MappingRegistry, map_outbound, render_xml
@@ -39,24 +40,13 @@ from gateway.xsdmodel import XsdModel
 
 __all__ = ["render"]
 
-_err = Console(stderr=True)
 #: Validation errors of the events listed before the rest are only counted.
 _MAX_EVENT_ERRORS = 5
-
-
-class FindingsFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 class PlacementOpt(StrEnum):
     innermost = "innermost"
     outermost = "outermost"
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _read_events(path: Path) -> list[dict[str, Any]]:
@@ -121,8 +111,8 @@ def render(
         ),
     ] = None,
     output_format: Annotated[
-        FindingsFormat, typer.Option("--format", "-f", help="Format of the findings on stderr.")
-    ] = FindingsFormat.text,
+        OutputFormat, typer.Option("--format", "-f", help="Format of the findings on stderr.")
+    ] = OutputFormat.text,
     placement: Annotated[
         PlacementOpt,
         typer.Option(
@@ -171,7 +161,7 @@ def render(
         except OSError as exc:
             raise _fail(f"cannot write {out}: {exc.strerror or exc}", 2) from exc
     outcome = outcome_of(findings)
-    if output_format is FindingsFormat.json:
+    if output_format is OutputFormat.json:
         report = {
             "message_id": message_id,
             "outcome": outcome.value,

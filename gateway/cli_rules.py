@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
+from gateway.cli_common import OutputFormat
+from gateway.cli_common import fail as _fail
 from gateway.errors import GatewayError
 from gateway.rules import STATUS_REASONS, Pack, PackRegistry
 
@@ -60,13 +62,13 @@ def rules_list(
         str | None,
         typer.Option("--tenant", help="Add this tenant's own rules.", show_default=False),
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.text,
 ) -> None:
     """Document every rule: id, layer, severity, ISO reason code, description."""
-    from gateway.cli import _fail, _settings, _tenants
+    from gateway.cli import _settings, _tenants
 
-    if output_format not in ("text", "json"):
-        raise _fail(f"--format must be text or json, not {output_format!r}", 2)
     try:
         registry = PackRegistry.load(_settings().rule_packs_dir)
     except GatewayError as exc:
@@ -86,7 +88,7 @@ def rules_list(
             raise _fail(f"no tenant {tenant!r}", 2)
         packs.append(tenant_pack(found))
     rows = catalogue(packs)
-    if output_format == "json":
+    if output_format is OutputFormat.json:
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
     for row in rows:
@@ -105,7 +107,6 @@ def tenant_judging(
     tenant's packs, rules and relaxations, per-day totals kept across the run's files."""
     from dataclasses import replace
 
-    from gateway.cli import _fail
     from gateway.rules.tenant_rules import MemoryDailyTotals
 
     tenant = tenants.get(tenant_id)

@@ -28,14 +28,14 @@ Registered in :mod:`gateway.cli` with ``app.command("translate")(translate)``.
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 
+from gateway.cli_common import OutputFormat
+from gateway.cli_common import fail as _fail
 from gateway.errors import GatewayError
 from gateway.pipeline import Gateway
 from gateway.report import Finding
@@ -43,18 +43,6 @@ from gateway.settings import Settings
 from gateway.translate import TranslationResult, TranslationUnsupported, Translator
 
 __all__ = ["translate"]
-
-_err = Console(stderr=True)
-
-
-class ReportFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _where(item: Finding) -> str:
@@ -122,8 +110,8 @@ def translate(
         ),
     ] = False,
     output_format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Format of the report on stderr.")
-    ] = ReportFormat.text,
+        OutputFormat, typer.Option("--format", "-f", help="Format of the report on stderr.")
+    ] = OutputFormat.text,
 ) -> None:
     """Translate a SWIFT MT message into ISO 20022 (with its CBPR+ AppHdr) or back.
 
@@ -144,7 +132,7 @@ def translate(
         raise _fail(exc.message, 3) from exc
     if result.output is not None and (result.valid or out is not None):
         _write(result.output, out)
-    if output_format is ReportFormat.json:
+    if output_format is OutputFormat.json:
         sys.stderr.buffer.write(orjson.dumps(result.report_json()) + b"\n")
     else:
         sys.stderr.write(_text(result))
