@@ -27,6 +27,7 @@ from gateway.cli_common import err as _err
 from gateway.cli_common import fail as _fail
 from gateway.cli_render import render
 from gateway.cli_rules import rules_app
+from gateway.cli_status import status_message_cmd
 from gateway.cli_translate import translate
 from gateway.errors import GatewayError
 from gateway.pipeline import Gateway, InboundResult, RuleSelection
@@ -57,6 +58,7 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(rules_app, name="rules")
 app.command("render")(render)
 app.command("translate")(translate)
+app.command("status-message")(status_message_cmd)
 
 #: Show a progress bar on stderr from this many files on.
 PROGRESS_THRESHOLD = 5

@@ -258,6 +258,31 @@ CATALOGUE: dict[str, CodeSpec] = {
         None,
         "Elements present in the message that no mapping rule consumes (data not carried on).",
     ),
+    # translation (isogw translate; gateway.translate_report): data lost or written
+    "translate.truncated": CodeSpec(
+        _W, Layer.MAPPING, None, "A value was cut to fit the target field; it ends with '+'."
+    ),
+    "translate.dropped": CodeSpec(
+        _W, Layer.MAPPING, None, "Source data the target message cannot carry; not translated."
+    ),
+    "translate.replaced": CodeSpec(
+        _W,
+        Layer.MAPPING,
+        None,
+        "Characters the target's character set lacks were replaced (SWIFT X set).",
+    ),
+    "translate.defaulted": CodeSpec(
+        Severity.INFO,
+        Layer.MAPPING,
+        None,
+        "A value the translator wrote by a rule of the target format; not source data.",
+    ),
+    "translate.regenerated": CodeSpec(
+        Severity.INFO,
+        Layer.MAPPING,
+        None,
+        "Message-level source data the target replaces with its own or says by its structure.",
+    ),
 }
 
 

@@ -53,6 +53,7 @@ from gateway.errors import ConfigError
 from gateway.events import Agent, Party, PaymentEvent
 from gateway.mapping import Mapping, map_outbound, render_xml
 from gateway.report import Finding
+from gateway.translate_mx_cash import CASH_TARGETS, enrich_cash
 from gateway.translate_report import Ledger
 from gateway.xsdmodel import XsdModel
 
@@ -76,6 +77,12 @@ BUSINESS_SERVICES = {
     "fin.103.STP": "swift.cbprplus.stp.03",
     "fin.202": "swift.cbprplus.03",
     "fin.202.COV": "swift.cbprplus.cov.03",
+    "fin.940": "swift.cbprplus.03",
+    "fin.950": "swift.cbprplus.03",
+    "fin.900": "swift.cbprplus.03",
+    "fin.910": "swift.cbprplus.03",
+    "fin.192": "swift.cbprplus.03",
+    "fin.196": "swift.cbprplus.03",
 }
 NOT_PROVIDED = "NOTPROVIDED"
 _INDEX = re.compile(r"\[\d+\]")
@@ -135,19 +142,18 @@ def _resolve(fields: Any, parts: list[str]) -> tuple[tuple[str, ...] | None, boo
 def enrich(
     event: dict[str, Any], source_id: str, mapping: Mapping, ledger: Ledger, now: datetime
 ) -> dict[str, Any]:
-    """``event`` with the translator's own values (module docstring), each reported."""
+    """``event`` with the translator's own values for the target of ``mapping`` (module
+    docstring; camt targets: :mod:`gateway.translate_mx_cash`), each reported."""
     out = copy.deepcopy(event)
 
     def default(path: str, value: Any, rule: str) -> None:
-        *parents, last = path.split(".")
-        node = out
-        for part in parents:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        node[last] = value
+        _put(out, path, value)
         ledger.defaulted(path, str(value), rule, xpath=element_path(mapping, path))
 
+    target = str(mapping.message_id)
+    if target in CASH_TARGETS:
+        enrich_cash(out, source_id, target, default, now)
+        return out
     group = out.get("group") or {}
     if not group.get("creation_datetime"):
         stamp = now.isoformat(timespec="seconds")
@@ -194,6 +200,49 @@ def enrich(
                 xpath=element_path(mapping, "amounts.charges.agent"),
             )
     return out
+
+
+def _put(event: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``value`` at the dotted ``path`` (``statement.entries[0].status.code``),
+    creating the objects on the way (list items must exist)."""
+    *parents, last = path.split(".")
+    node: Any = event
+    for part in parents:
+        name, _, index = part.partition("[")
+        if index:
+            node = node[name][int(index.rstrip("]"))]
+            continue
+        if not isinstance(node.get(name), dict):
+            node[name] = {}
+        node = node[name]
+    node[last] = value
+
+
+def _header_only(event: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
+    """``event`` without the values the AppHdr carries and the Document has no element
+    for (camt targets): the sender and receiver BICs (``Fr``/``To``) and the message
+    id (``BizMsgIdr``). They are not lost, so they are not offered to the Document."""
+    out = dict(event)
+    for name in ("instructing_agent", "instructed_agent"):
+        agent = out.get(name)
+        if isinstance(agent, dict) and set(agent) <= {"bic"} and not element_path(mapping, name):
+            del out[name]
+    business_id = (out.get("group") or {}).get("message_id")
+    ids = out.get("ids")
+    if (
+        isinstance(ids, dict)
+        and ids.get("message_id") == business_id
+        and not element_path(mapping, "ids.message_id")
+    ):
+        out["ids"] = {k: v for k, v in ids.items() if k != "message_id"} or None
+    group = out.get("group")
+    if (
+        isinstance(group, dict)
+        and set(group) <= {"message_id"}
+        and not element_path(mapping, "group.message_id")
+    ):
+        del out["group"]
+    return {k: v for k, v in out.items() if v is not None}
 
 
 @cache
@@ -267,7 +316,7 @@ def render_mx_event(
     if model is None:
         model = cache[entry.sha256] = XsdModel.load(entry.path)
     enriched = enrich(event, source_id, mapping, ledger, now)
-    rendered = map_outbound([enriched], mapping, model)
+    rendered = map_outbound([_header_only(enriched, mapping)], mapping, model)
     findings: list[Finding] = []
     for item in rendered.findings:
         if item.code == "mapping.unmapped":

@@ -2,9 +2,8 @@
 and the reader that proves no canonical value was left behind silently.
 
 Translation (:mod:`gateway.translate`) reports in the gateway's one finding shape
-(:class:`gateway.report.Finding`, layer ``mapping``). Its codes are *proposed* for the
-catalogue of :mod:`gateway.report` and are built here until they are added there
-(:data:`TRANSLATE_CODES`, same :class:`~gateway.report.CodeSpec` shape):
+(:class:`gateway.report.Finding`, layer ``mapping``), with the ``translate.*`` codes of
+the catalogue of :mod:`gateway.report` (:data:`TRANSLATE_CODES`; ``docs/findings.md``):
 
 * ``translate.truncated`` (warning, data lost) - a value longer than the target field
   was cut; the kept part ends with ``+``, the SWIFT convention for truncated text
@@ -40,7 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.report import CodeSpec, Finding, Layer, Location, Severity
+from gateway.report import CATALOGUE, CodeSpec, Finding, Location
 
 __all__ = [
     "IDENTITY",
@@ -53,30 +52,9 @@ __all__ = [
     "truncate",
 ]
 
-_W, _I = Severity.WARNING, Severity.INFO
-#: Finding codes of translation (proposed for the catalogue of :mod:`gateway.report`).
+#: Finding codes of translation (entries of the catalogue of :mod:`gateway.report`).
 TRANSLATE_CODES: dict[str, CodeSpec] = {
-    "translate.truncated": CodeSpec(
-        _W, Layer.MAPPING, None, "A value was cut to fit the target field; it ends with '+'."
-    ),
-    "translate.dropped": CodeSpec(
-        _W, Layer.MAPPING, None, "Source data the target message cannot carry; not translated."
-    ),
-    "translate.replaced": CodeSpec(
-        _W,
-        Layer.MAPPING,
-        None,
-        "Characters the target's character set lacks were replaced (SWIFT X set).",
-    ),
-    "translate.defaulted": CodeSpec(
-        _I, Layer.MAPPING, None, "A value the translator wrote by a rule; not source data."
-    ),
-    "translate.regenerated": CodeSpec(
-        _I,
-        Layer.MAPPING,
-        None,
-        "Message-level source data the target replaces with its own or says by its structure.",
-    ),
+    code: spec for code, spec in CATALOGUE.items() if code.startswith("translate.")
 }
 #: The codes that mean data was lost (``isogw translate`` exits 1 unless --allow-loss).
 LOSS_CODES = frozenset({"translate.truncated", "translate.dropped", "translate.replaced"})

@@ -31,6 +31,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "idempotency-key-reused": "The Idempotency-Key was used with another payload",
     "rate-limited": "Too many requests",
     "unavailable": "The gateway cannot accept messages right now",
+    "status-message-unavailable": "No ISO 20022 status report can name this message",
     "internal": "Internal error",
 }
 

@@ -4,6 +4,10 @@ The content type must be one the gateway reads (``application/xml``, ``text/xml`
 FIN: ``text/plain`` or ``application/x-swift-fin``, UTF-8 or no charset), else 415;
 the pipeline then sniffs the format from the payload itself. FIN bodies are capped
 at ``GATEWAY_MAX_MT_BYTES`` (413) before they are read whole.
+
+The answer is JSON, or the verdict as an ISO 20022 status report (pacs.002.001.10 /
+pain.002.001.10, :mod:`gateway.status_message`) with the same HTTP status when the
+caller sends ``Accept: application/xml`` or ``?status_message=<message id>``.
 """
 
 from __future__ import annotations
@@ -11,12 +15,17 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+import orjson
+from fastapi import APIRouter, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from gateway.api.deps import CurrentTenant, ServicesDep
+from gateway.api.deps import CurrentTenant, Services, ServicesDep
 from gateway.api.problems import ProblemError, problem_response
+from gateway.api.routes_reports import status_response
+from gateway.report import Report
+from gateway.service import SubmitResult
+from gateway.status_message import StatusMessageId
 from gateway.store.store import StoreUnavailable
 
 __all__ = ["router"]
@@ -45,7 +54,11 @@ _BODY_DOC = {
         },
     },
     "responses": {
-        "202": {"description": "Accepted: report id, message id, outcome, event ids."},
+        "202": {
+            "description": "Accepted: report id, message id, outcome, event ids (or the "
+            "ISO 20022 status report, with Accept: application/xml).",
+            "content": {"application/json": {}, "application/xml": {}},
+        },
         "422": {"description": "Rejected: the full validation report (or a reused key)."},
         "409": {"description": "The same Idempotency-Key is being processed."},
         "403": {"description": "The tenant may not submit this message id."},
@@ -101,6 +114,14 @@ async def submit_message(
     svc: ServicesDep,
     tenant: CurrentTenant,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    status_as: Annotated[
+        StatusMessageId | None,
+        Query(
+            alias="status_message",
+            description="Answer with this ISO 20022 status report instead of JSON "
+            "(as Accept: application/xml does, which picks pacs.002 or pain.002).",
+        ),
+    ] = None,
 ) -> Response:
     """Validate, map and durably store one message; events go to Kafka via the outbox.
 
@@ -155,4 +176,37 @@ async def submit_message(
         message_id = report.message_id or "unknown"
         svc.metrics.messages.labels(tenant.id, message_id, report.outcome.value).inc()
         svc.metrics.latency.labels(tenant.id, message_id).observe(time.perf_counter() - started)
+    if status_as is not None or _wants_xml(request.headers.get("accept", "")):
+        return await _status_answer(svc, tenant.id, outcome, status_as, headers)
     return Response(outcome.body, outcome.status, headers, media_type="application/json")
+
+
+def _wants_xml(accept: str) -> bool:
+    """``Accept`` names application/xml (or text/xml) and not JSON first."""
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    xml = [i for i, kind in enumerate(kinds) if kind in ("application/xml", "text/xml")]
+    json = [i for i, kind in enumerate(kinds) if kind.endswith("json")]
+    return bool(xml) and (not json or xml[0] < json[0])
+
+
+async def _status_answer(
+    svc: Services,
+    tenant: str,
+    outcome: SubmitResult,
+    status_as: StatusMessageId | None,
+    headers: dict[str, str],
+) -> Response:
+    """The stored verdict as an ISO 20022 status report (same HTTP status); a replayed
+    request's report and events are read back from the store."""
+    if outcome.result is not None:
+        report, events = outcome.result.report, outcome.result.events
+    else:
+        report_id = str(orjson.loads(outcome.body).get("report_id") or "")
+        found = await run_in_threadpool(svc.store.get_report, tenant, report_id)
+        if found is None:
+            raise ProblemError(404, "not-found", f"No report {report_id}.")
+        found.pop("correlation_id", None)
+        report = Report.model_validate(found)
+        events = await run_in_threadpool(svc.store.report_events, tenant, report_id)
+        headers["Location"] = f"/v1/reports/{report_id}"
+    return status_response(svc, report, events, status_as, outcome.status, headers)

@@ -1,19 +1,30 @@
-"""``GET /v1/reports/{id}`` and ``GET /v1/reports``: the caller's tenant only.
+"""``GET /v1/reports/{id}``, ``GET /v1/reports/{id}/status-message`` and
+``GET /v1/reports``: the caller's tenant only.
 
 Another tenant's report id answers exactly like a missing one (404)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.deps import CurrentTenant, ServicesDep
+from gateway.api.deps import CurrentTenant, Services, ServicesDep
 from gateway.api.problems import ProblemError
+from gateway.report import Report
+from gateway.status_message import (
+    StatusMessageId,
+    StatusMessageUnavailable,
+    StatusReport,
+    default_status_message,
+    render_status_message,
+)
 
-__all__ = ["router"]
+__all__ = ["router", "status_response"]
+
+StatusAs = Literal["pacs.002.001.10", "pain.002.001.10"]
 
 router = APIRouter(tags=["reports"])
 
@@ -25,6 +36,52 @@ async def get_report(report_id: str, svc: ServicesDep, tenant: CurrentTenant) ->
     if found is None:
         raise ProblemError(404, "not-found", f"No report {report_id}.")
     return found
+
+
+@router.get(
+    "/v1/reports/{report_id}/status-message",
+    responses={200: {"content": {"application/xml": {}}, "description": "pacs.002 / pain.002"}},
+)
+async def get_status_message(
+    report_id: str,
+    svc: ServicesDep,
+    tenant: CurrentTenant,
+    as_: Annotated[StatusAs | None, Query(alias="as")] = None,
+) -> Response:
+    """The ISO 20022 status report (pacs.002.001.10, or pain.002.001.10 for pain.*
+    messages; ``as`` chooses) for one report of the caller's tenant."""
+    found = await run_in_threadpool(svc.store.get_report, tenant.id, report_id)
+    if found is None:
+        raise ProblemError(404, "not-found", f"No report {report_id}.")
+    found.pop("correlation_id", None)
+    report = Report.model_validate(found)
+    events = await run_in_threadpool(svc.store.report_events, tenant.id, report_id)
+    return status_response(svc, report, events, as_, 200, {})
+
+
+def status_response(
+    svc: Services,
+    report: Report,
+    events: list[dict[str, Any]],
+    as_id: StatusMessageId | None,
+    status: int,
+    headers: dict[str, str],
+) -> Response:
+    """The status report of ``report`` as an ``application/xml`` response (422 when the
+    original message id or type is unknown; 500 if it fails its own XSD)."""
+    chosen = as_id or default_status_message(report)
+    try:
+        rendered: StatusReport = render_status_message(
+            svc.gateway.schemas, report, events, chosen, now=datetime.now(UTC)
+        )
+    except StatusMessageUnavailable as exc:
+        raise ProblemError(422, "status-message-unavailable", exc.message) from exc
+    if rendered.findings:
+        raise ProblemError(500, "internal", f"the {chosen} status report failed its XSD")
+    all_headers = {**headers, "X-Status-Message": chosen, "X-Report-ID": report.report_id}
+    if not rendered.validated:
+        all_headers["X-Status-Message-Validated"] = "false"
+    return Response(rendered.xml, status, all_headers, media_type="application/xml")
 
 
 @router.get("/v1/reports")

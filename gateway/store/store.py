@@ -418,6 +418,17 @@ class Store:
         data["correlation_id"] = row.correlation_id
         return data
 
+    def report_events(self, tenant: str, report_id: str) -> list[dict[str, Any]]:
+        """The canonical events an accepted report emitted, in order (from the outbox:
+        rows are kept after they are sent)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(outbox.c.value)
+                .where(outbox.c.tenant == tenant, outbox.c.report_id == report_id)
+                .order_by(outbox.c.id)
+            ).all()
+        return [json.loads(row.value) for row in rows]
+
     def list_reports(
         self,
         tenant: str,
