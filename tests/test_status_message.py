@@ -254,6 +254,14 @@ def test_status_message_endpoint_is_tenant_scoped(api: ApiEnv) -> None:
     assert mine.headers["X-Status-Message"] == "pain.002.001.10"
     chosen = api.client.get(url + "?as=pacs.002.001.10", headers=api.headers())
     assert chosen.headers["X-Status-Message"] == "pacs.002.001.10"
+    junk = api.client.post(
+        "/v1/messages", content=b"<not-xml", headers=api.headers(key=key(), Accept="text/xml")
+    )
+    assert junk.status_code == 422
+    assert junk.json()["type"] == "/problems/status-message-unavailable"
+    assert junk.headers["Location"] == f"/v1/reports/{junk.headers['X-Report-ID']}"
+    stored = api.client.get(junk.headers["Location"], headers=api.headers())
+    assert stored.json()["outcome"] == "rejected"
     theirs = api.client.get(url, headers=api.headers("NA"))
     missing = api.client.get(
         f"/v1/reports/{uuid.uuid4()}/status-message", headers=api.headers("NA")

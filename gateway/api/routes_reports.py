@@ -75,7 +75,12 @@ def status_response(
             svc.gateway.schemas, report, events, chosen, now=datetime.now(UTC)
         )
     except StatusMessageUnavailable as exc:
-        raise ProblemError(422, "status-message-unavailable", exc.message) from exc
+        raise ProblemError(
+            422,
+            "status-message-unavailable",
+            exc.message,
+            {**headers, "X-Report-ID": report.report_id},
+        ) from exc
     if rendered.findings:
         raise ProblemError(500, "internal", f"the {chosen} status report failed its XSD")
     all_headers = {**headers, "X-Status-Message": chosen, "X-Report-ID": report.report_id}
