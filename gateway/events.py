@@ -31,6 +31,7 @@ from gateway.events_cash import (
     Entry,
     EntryDetail,
     OriginalReferences,
+    PaymentStatus,
     StatusReason,
 )
 from gateway.events_parts import (
@@ -93,6 +94,7 @@ __all__ = [
     "PartyId",
     "PaymentEvent",
     "PaymentInformation",
+    "PaymentStatus",
     "PaymentType",
     "PostalAddress",
     "Proxy",
@@ -189,6 +191,7 @@ class PaymentEvent(_Model):
     statement: AccountReport | None = Field(
         default=None, description="camt.052 / 053 / 054; MT 940 / 950 / 900 / 910."
     )
+    status: PaymentStatus | None = Field(default=None, description="pacs.002 / pain.002.")
 
 
 def json_schema() -> dict[str, object]:

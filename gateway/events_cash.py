@@ -9,6 +9,8 @@ notifications, investigation cases, the payment an event refers back to, and rea
 * :class:`OriginalReferences` - the payment a return (pacs.004), a cancellation request,
   its resolution or a status report (pacs.002) is about (``OrgnlGrpInf`` and the
   ``Orgnl*`` elements).
+* :class:`PaymentStatus` - the status a status report (pacs.002, pain.002) gives a
+  payment: group, payment-information and transaction status, with the group's reasons.
 * :class:`StatusReason` - one reason with its originator (``RtrRsnInf``,
   ``CxlRsnInf``, ``CxlStsRsnInf``, ``StsRsnInf``).
 
@@ -39,6 +41,7 @@ __all__ = [
     "Entry",
     "EntryDetail",
     "OriginalReferences",
+    "PaymentStatus",
     "StatusReason",
 ]
 
@@ -185,3 +188,24 @@ class CaseInfo(_Model):
     narrative: list[str] = Field(
         default_factory=list, description="Free text of the case (MT 79, 77A) without an element."
     )
+
+
+class PaymentStatus(_Model):
+    """The status of a payment (pacs.002 ``OrgnlGrpInfAndSts`` / ``TxInfAndSts``; pain.002
+    also ``OrgnlPmtInfAndSts``). The transaction's own reasons are the event's
+    ``reasons``; the group's are ``group_reasons``."""
+
+    group_status: str | None = Field(default=None, description="OrgnlGrpInfAndSts/GrpSts.")
+    group_reasons: list[StatusReason] = Field(
+        default_factory=list, description="OrgnlGrpInfAndSts/StsRsnInf."
+    )
+    payment_information_status: str | None = Field(
+        default=None, description="pain.002 OrgnlPmtInfAndSts/PmtInfSts."
+    )
+    transaction_status: str | None = Field(
+        default=None, description="TxInfAndSts/TxSts: ACSC, ACSP, ACTC, ACCP, RJCT, PDNG ..."
+    )
+    status_id: str | None = Field(default=None, description="TxInfAndSts/StsId.")
+    acceptance_datetime: str | None = Field(default=None, description="AccptncDtTm.")
+    effective_settlement_date: str | None = Field(default=None, description="FctvIntrBkSttlmDt/Dt.")
+    account_servicer_reference: str | None = Field(default=None, description="AcctSvcrRef.")
