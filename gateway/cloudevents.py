@@ -10,7 +10,8 @@ maps to the ``content-type`` header. Extensions (DESIGN.md §3): ``tenantid``,
 Also owns the naming rules (DESIGN.md §3 "Topics"): ``{tenant}.payments.{stage}.v1``
 by default, a template per tenant, tenant lower-cased, one DLQ topic per tenant
 (stage ``dlq``); the partition key is the UETR, else the EndToEndId, else the
-TxId, so that one payment stays on one partition. The topics are documented in
+TxId (of the original payment for a return, status or cancellation request), so that
+one payment stays on one partition. The topics are documented in
 ``docs/asyncapi.yaml``.
 """
 
@@ -108,12 +109,15 @@ def _ids(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def partition_key(event: Mapping[str, Any]) -> bytes | None:
-    """UETR, else EndToEndId, else TxId (UTF-8); None when the event has none of them."""
-    ids = _ids(event)
-    for name in _KEY_FIELDS:
-        value = ids.get(name)
-        if isinstance(value, str) and value.strip() and value.strip() != _NO_REFERENCE:
-            return value.encode()
+    """UETR, else EndToEndId, else TxId (UTF-8); for an event about an earlier payment
+    (a return, a status, a cancellation request: ``original``) without its own, the
+    original's - so that it lands on the payment's partition. None when there is none."""
+    original = event.get("original")
+    for ids in (_ids(event), original if isinstance(original, Mapping) else {}):
+        for name in _KEY_FIELDS:
+            value = ids.get(name)
+            if isinstance(value, str) and value.strip() and value.strip() != _NO_REFERENCE:
+                return value.encode()
     return None
 
 

@@ -63,6 +63,7 @@ from gateway.translate_report import (
     Ledger,
     translate_finding,
 )
+from gateway.translate_return import is_return, render_return_event, return_target
 from gateway.translate_text import Context
 from gateway.xsdmodel import XsdModel
 
@@ -83,6 +84,13 @@ PAIRS: dict[str, tuple[str, ...]] = {
     "fin.202.COV": ("pacs.009.001.08",),
     "pacs.008.001.08": ("fin.103", "fin.103.STP"),
     "pacs.009.001.08": ("fin.202", "fin.202.COV"),
+    "fin.940": ("camt.053.001.08",),
+    "fin.950": ("camt.053.001.08",),
+    "fin.900": ("camt.054.001.08",),
+    "fin.910": ("camt.054.001.08",),
+    "fin.192": ("camt.056.001.08",),
+    "fin.196": ("camt.029.001.09",),
+    "pacs.004.001.09": ("fin.103", "fin.202"),
 }
 TranslationOutcome = Literal["translated", "translated_with_loss", "invalid", "refused"]
 _CODES_FILE = Path("fin") / "common" / "cbpr-plus.yaml"
@@ -226,29 +234,57 @@ class Translator:
             result.findings = ledger.findings + mx.findings
             return result
         result.target = _mt_target(requested, event, ledger)
-        xpath_of = self._xpath_of(source_id)
-        ctx = Context(EventReader(event), ledger, self.clearing, xpath_of)
-        message = render_mt_event(ctx, result.target, self.codes)
-        if message is None:
+        text = self._write_mt(event, result.target, ledger, self._xpath_of(source_id))
+        if text is None:
             result.findings = ledger.findings
             return result
-        for path, value in ctx.reader.leftovers():
-            rule = f"no field of {result.target} carries it"
-            ledger.dropped(path, rule, value=value, xpath=xpath_of(path))
-        text = render_mt(message)
-        parsed = parse_mt(text)
-        checks = validate_mt_structure(parsed)
-        if parsed.user_message is not None:
-            checks += validate_fin(parsed.user_message)
         result.output = text.encode("utf-8")
-        result.findings = ledger.findings + checks
+        result.findings = ledger.findings + _check_mt(text)
         return result
+
+    def render_mt(self, event: dict[str, Any], target: str) -> tuple[str | None, list[Finding]]:
+        """An MT 103 / 103 STP / 202 / 202 COV (a return: 103/202 RETN) written from a
+        canonical event (the outbound service's path): the text, or None, and the
+        findings of writing (every value truncated, dropped or written by rule) and of
+        validating it."""
+        ledger = Ledger()
+        actual = _mt_target(target, event, ledger)
+        text = self._write_mt(event, actual, ledger, lambda path: None)
+        if text is None:
+            return None, ledger.findings
+        return text, ledger.findings + _check_mt(text)
+
+    def _write_mt(
+        self,
+        event: dict[str, Any],
+        target: str,
+        ledger: Ledger,
+        xpath_of: Callable[[str], str | None],
+    ) -> str | None:
+        ctx = Context(EventReader(event), ledger, self.clearing, xpath_of)
+        render = render_return_event if is_return(event) else render_mt_event
+        message = render(ctx, target, self.codes)
+        if message is None:
+            return None
+        for path, value in ctx.reader.leftovers():
+            rule = f"no field of {target} carries it"
+            ledger.dropped(path, rule, value=value, xpath=xpath_of(path))
+        return render_mt(message)
 
     def _xpath_of(self, source_id: str) -> Callable[[str], str | None]:
         mapping = self.gateway.mappings.get(source_id)
         if mapping is None:
             return lambda path: None
         return lambda path: element_path(mapping, path)
+
+
+def _check_mt(text: str) -> list[Finding]:
+    """Block structure, field formats, message definition and network rules of ``text``."""
+    parsed = parse_mt(text)
+    checks = validate_mt_structure(parsed)
+    if parsed.user_message is not None:
+        checks += validate_fin(parsed.user_message)
+    return checks
 
 
 def _return_or_reject(event: dict[str, Any]) -> Finding | None:
@@ -273,7 +309,10 @@ def _pairs_text() -> str:
 
 
 def _mt_target(requested: str, event: dict[str, Any], ledger: Ledger) -> str:
-    """The MT 202 variant the content calls for (COV with an underlying transfer)."""
+    """The MT 202 variant the content calls for (COV with an underlying transfer); for
+    a return, the MT 103 / 202 family its return chain calls for."""
+    if is_return(event):
+        return return_target(requested, event, ledger)
     if not requested.startswith("fin.202"):
         return requested
     cover = bool(event.get("underlying_customer_transfer"))

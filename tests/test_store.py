@@ -15,7 +15,8 @@ from gateway.store import DuplicateBusinessMessage, Store
 from gateway.store.store import STALE_CLAIM
 from gateway.store.tables import metadata
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+# Rows are stamped with the real clock on commit: the test clock must not run behind it.
+NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
 
 
 def report(
