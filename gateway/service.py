@@ -39,6 +39,7 @@ from gateway.detect import Detection
 from gateway.pipeline import Gateway, InboundResult
 from gateway.report import Finding, Outcome, Severity, finding
 from gateway.store import DuplicateBusinessMessage, Store
+from gateway.store.lifecycle import payment_rows
 from gateway.store.store import StoreUnavailable
 from gateway.tenants import Relaxation, Tenant
 
@@ -164,6 +165,7 @@ class InboundService:
                     response_status=status,
                     response_body=body,
                     daily=daily,
+                    payments=payment_rows(tenant.id, report, result.events) if accepted else [],
                 )
             except (DuplicateBusinessMessage, DailyLimitExceeded):
                 continue  # another message won the race: judge again, against the new state

@@ -56,6 +56,7 @@ from gateway.daily_totals import DailyAmounts, check_limits
 from gateway.errors import GatewayError
 from gateway.outbox import LEASE, NewOutboxRow, OutboxRow, OutboxStatus
 from gateway.report import Report
+from gateway.store.lifecycle import insert_payments
 from gateway.store.tables import business_messages, daily_totals, idempotency, outbox, reports
 
 __all__ = [
@@ -261,9 +262,11 @@ class Store:
         response_status: int,
         response_body: bytes,
         daily: DailyAmounts | None = None,
+        payments: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Report + outbox rows + business id + per-day totals + idempotent response,
-        one transaction. ``daily``: an accepted message's amounts, added to the
+        """Report + outbox rows + business id + per-day totals + payments index
+        (:func:`gateway.store.lifecycle.payment_rows`) + idempotent response, one
+        transaction. ``daily``: an accepted message's amounts, added to the
         tenant's per-day totals (:class:`DailyLimitExceeded` if a limit would be
         crossed: then nothing is stored)."""
         now = datetime.now(UTC)
@@ -316,6 +319,7 @@ class Store:
                     )
                 if daily is not None:
                     self._add_daily(connection, tenant, daily, now)
+                insert_payments(connection, payments or [])
                 done = connection.execute(
                     update(idempotency)
                     .where(idempotency.c.tenant == tenant, idempotency.c.key == idempotency_key)

@@ -25,7 +25,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["business_messages", "daily_totals", "idempotency", "metadata", "outbox", "reports"]
+__all__ = [
+    "business_messages",
+    "daily_totals",
+    "idempotency",
+    "metadata",
+    "outbound",
+    "outbox",
+    "payments",
+    "reports",
+]
 
 metadata = MetaData()
 
@@ -140,4 +149,49 @@ daily_totals = Table(
     Column("currency", String(3), primary_key=True),
     Column("amount", DecimalText(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+#: Which accepted inbound message and event carried a payment (by UETR, EndToEndId):
+#: how outbound status and execution events find their original (``GET /v1/payments``).
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("tenant", String(32), nullable=False),
+    Column("uetr", String(36)),
+    Column("end_to_end_id", String(35)),
+    Column("instruction_id", String(35)),
+    Column("report_id", String(36), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("message_id", String(32)),
+    Column("business_message_id", String(64)),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Index("ix_payments_uetr", "tenant", "uetr"),
+    Index("ix_payments_e2e", "tenant", "end_to_end_id"),
+)
+
+#: One row per outbound event handled (a status or execution event consumed) and the
+#: message rendered for it: delivered, dead-lettered, or not renderable.
+outbound = Table(
+    "outbound",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("tenant", String(32), nullable=False),
+    Column("message_id", String(64), nullable=False),  # the rendered message's stable id
+    Column("source_event_id", String(64), nullable=False),
+    Column("source_event_type", String(128)),
+    Column("source_topic", String(255), nullable=False),
+    Column("uetr", String(36)),
+    Column("end_to_end_id", String(35)),
+    Column("target", String(32)),
+    Column("outcome", String(16), nullable=False),  # delivered | dead_lettered
+    Column("channels", String(64), nullable=False),  # e.g. "topic,webhook"
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text),
+    Column("findings", Text, nullable=False),  # JSON list
+    Column("body_sha256", String(64)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("tenant", "message_id", name="uq_outbound_message"),
+    Index("ix_outbound_uetr", "tenant", "uetr"),
 )
