@@ -75,7 +75,8 @@ class EntryDetail(_Model):
     ids: Identifiers | None = Field(default=None, description="Refs.")
     account_servicer_reference: str | None = Field(default=None, description="Refs/AcctSvcrRef.")
     account_owner_reference: str | None = Field(
-        default=None, description="Refs/Prtry/Ref (an MT 61 reference for the account owner)."
+        default=None,
+        description="Refs/AcctOwnrTxId (an MT 61 reference for the account owner).",
     )
     amount: Amount | None = Field(default=None, description="Amt.")
     credit_debit: str | None = Field(default=None, description="CdtDbtInd.")

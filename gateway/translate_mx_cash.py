@@ -21,7 +21,10 @@ never passed off as source data:
     which is kept as written.
 
 * camt.056.001.08 / camt.029.001.09 (from MT 192 / 196): ``Assgnmt/CreDtTm`` = the
-  translation time (the assignment is created by the translation).
+  translation time (the assignment is created by the translation); ``Case/Cretr``
+  (``RslvdCase/Cretr``), mandatory with the case id, = the agent that opened the case:
+  the sender of the MT 192 - the assigner of the camt.056, the assignee of the
+  camt.029 answering it (the receiver of the MT 196).
 
 Anything else the target requires and the source lacks stays absent: the output then
 fails XSD validation and is reported invalid rather than completed with invented data.
@@ -56,9 +59,22 @@ def enrich_cash(
         if not (out.get("group") or {}).get("creation_datetime"):
             default("group.creation_datetime", stamp, "CBPR+ MT to MX: the translation time")
         _entries(out, source_id, default)
-    elif target in CASE_TARGETS and not (out.get("case") or {}).get("assignment_datetime"):
-        rule = "MT -> MX: the assignment is created by the translation (translation time)"
-        default("case.assignment_datetime", stamp, rule)
+    elif target in CASE_TARGETS:
+        case = out.get("case") or {}
+        if not case.get("assignment_datetime"):
+            rule = "MT -> MX: the assignment is created by the translation (translation time)"
+            default("case.assignment_datetime", stamp, rule)
+        opener = "assigner" if target == "camt.056.001.08" else "assignee"
+        agent = case.get(opener)
+        if (
+            case.get("case_id")
+            and not (case.get("case_creator") or case.get("case_creator_party"))
+            and isinstance(agent, dict)
+        ):
+            rule = "the sender of the MT 192 opened the case" + (
+                " (this message's sender)" if opener == "assigner" else " (its receiver)"
+            )
+            default("case.case_creator", dict(agent), rule)
 
 
 def _entries(out: dict[str, Any], source_id: str, default: Default) -> None:

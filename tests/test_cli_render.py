@@ -137,7 +137,7 @@ def test_bad_events_file_is_a_usage_error(
     ("to", "message"),
     [
         ("pacs.008", "--to: not a message id"),
-        ("camt.053.001.08", "no mapping file for camt.053.001.08"),
+        ("camt.053.001.02", "no mapping file for camt.053.001.02"),
         ("fin.103", "fin.103 is a SWIFT MT message"),
     ],
 )
