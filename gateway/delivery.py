@@ -88,6 +88,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# httpx2 logs every request's full URL at INFO; a webhook URL may carry a token.
+if logging.getLogger("httpx2").level == logging.NOTSET:
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 CircuitState = Literal["closed", "open", "half_open"]
 
