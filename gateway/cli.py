@@ -458,7 +458,9 @@ def serve() -> None:
     if not kafka.configured:
         raise _fail("GATEWAY_KAFKA_BOOTSTRAP_SERVERS is not set (host:port[,host:port...])", 3)
     try:
-        application = create_app(settings, _tenants(), publisher=AioKafkaPublisher(kafka))
+        application = create_app(
+            settings, _tenants(), publisher=AioKafkaPublisher(kafka), kafka=kafka
+        )
     except GatewayError as exc:
         raise _fail(exc.message, 3) from exc
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
@@ -501,7 +503,9 @@ def dev(
     with broker:
         kafka = KafkaConfig(bootstrap_servers=broker.bootstrap, idempotence=False)
         try:
-            application = create_app(settings, registry, publisher=AioKafkaPublisher(kafka))
+            application = create_app(
+                settings, registry, publisher=AioKafkaPublisher(kafka), kafka=kafka
+            )
         except GatewayError as exc:
             raise _fail(exc.message, 3) from exc
         base = f"http://{settings.host}:{settings.port}"
@@ -543,7 +547,7 @@ def events_tail(
     found = _tenants().get(tenant)
     if found is None:
         raise _fail(f"no tenant {tenant!r}", 2)
-    stages = stage or ["initiation", "risk", "execution", "status", "settlement"]
+    stages = stage or ["initiation", "risk", "execution", "status", "settlement", "outbound"]
     topics = [topic_for(found.topic_template, found.id, name) for name in stages]
     if not stage:
         topics.append(dlq_topic(found.topic_template, found.id))

@@ -258,6 +258,31 @@ CATALOGUE: dict[str, CodeSpec] = {
         None,
         "Elements present in the message that no mapping rule consumes (data not carried on).",
     ),
+    # outbound (gateway.outbound): status and execution events to the channels
+    "outbound.no_route": CodeSpec(
+        _E,
+        Layer.MAPPING,
+        None,
+        "No outbound message is configured for this event type and channel; dead-lettered.",
+    ),
+    "outbound.event_invalid": CodeSpec(
+        _E,
+        Layer.MAPPING,
+        None,
+        "A consumed record is not a canonical event (JSON, event schema); dead-lettered.",
+    ),
+    "outbound.invalid_message": CodeSpec(
+        _E,
+        Layer.MAPPING,
+        None,
+        "The rendered message failed its validation (XSD or FIN rules); dead-lettered.",
+    ),
+    "outbound.delivery_failed": CodeSpec(
+        _E,
+        Layer.MAPPING,
+        None,
+        "The rendered message was refused or undeliverable after every attempt; dead-lettered.",
+    ),
     # translation (isogw translate; gateway.translate_report): data lost or written
     "translate.truncated": CodeSpec(
         _W, Layer.MAPPING, None, "A value was cut to fit the target field; it ends with '+'."

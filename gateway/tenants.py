@@ -35,6 +35,7 @@ from gateway.cloudevents import validate_template
 from gateway.daily_totals import DailyAmounts, SpentFn
 from gateway.errors import ConfigError
 from gateway.messages import MessageId
+from gateway.outbound_config import OutboundSettings
 from gateway.rules import tenant_rules
 from gateway.rules.engine import RuleSelection
 from gateway.rules.packs import Pack, PackRegistry
@@ -120,6 +121,7 @@ class Tenant(BaseModel):
     kafka_fail_closed: bool = False
     relaxations: tuple[Relaxation, ...] = ()
     rules: TenantRules = TenantRules()
+    outbound: OutboundSettings = OutboundSettings()
 
     #: the file the tenant was loaded from (error messages, the rule pack's origin)
     _file: Path | None = PrivateAttr(default=None)

@@ -152,7 +152,11 @@ def enrich(
 
     target = str(mapping.message_id)
     if target in CASH_TARGETS:
-        enrich_cash(out, source_id, target, default, now)
+
+        def drop(path: str, rule: str) -> None:
+            ledger.dropped(path, rule, xpath=element_path(mapping, path))
+
+        enrich_cash(out, source_id, target, default, now, drop)
         return out
     group = out.get("group") or {}
     if not group.get("creation_datetime"):

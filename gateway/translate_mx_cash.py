@@ -13,6 +13,10 @@ never passed off as source data:
   - ``Ntry/Sts/Cd`` = ``BOOK`` for every entry without a status: SWIFT *Standards MT*
     defines the MT 940/950 statement lines as booked entries and the MT 900/910 as
     the confirmation of a debit/credit booked to the account;
+  - ``Stmt/StmtPgntn/PgNb`` = ``1`` for an MT 940/950 whose 28C has no sequence number
+    and whose closing balance is final (62F, ``LastPgInd`` true): the statement is that
+    one message (``StmtPgntn`` needs both; an intermediate page without a sequence
+    number cannot say its page, so ``LastPgInd`` is reported dropped instead);
   - ``Ntry/BkTxCd`` (mandatory in both schemas) for an entry without one: the
     family the message type itself states, ``PMNT`` / ``ICDT`` (issued credit
     transfers, MT 900 debit) or ``PMNT`` / ``RCDT`` (received credit transfers,
@@ -20,7 +24,9 @@ never passed off as source data:
     transaction type identification code (``NTRF`` ...) as the proprietary code,
     which is kept as written.
 
-* camt.056.001.08 / camt.029.001.09 (from MT 192 / 196): ``Assgnmt/CreDtTm`` = the
+* camt.056.001.08 / camt.029.001.09 (from MT 192 / 196): the original message's name
+  (11R/11S) without its reference cannot be written (``OrgnlGrpInf`` needs
+  ``OrgnlMsgId``): it is reported dropped; ``Assgnmt/CreDtTm`` = the
   translation time (the assignment is created by the translation); ``Case/Cretr``
   (``RslvdCase/Cretr``), mandatory with the case id, = the agent that opened the case:
   the sender of the MT 192 - the assigner of the camt.056, the assignee of the
@@ -49,7 +55,12 @@ Default = Callable[[str, Any, str], None]
 
 
 def enrich_cash(
-    out: dict[str, Any], source_id: str, target: str, default: Default, now: datetime
+    out: dict[str, Any],
+    source_id: str,
+    target: str,
+    default: Default,
+    now: datetime,
+    drop: Callable[[str, str], None],
 ) -> None:
     """Write into ``out`` (a JSON-ready event, changed in place) the values the module
     docstring lists for ``target``, each through ``default``; ``now`` is the
@@ -58,8 +69,14 @@ def enrich_cash(
     if target in STATEMENT_TARGETS:
         if not (out.get("group") or {}).get("creation_datetime"):
             default("group.creation_datetime", stamp, "CBPR+ MT to MX: the translation time")
+        _pagination(out, source_id, default, drop)
         _entries(out, source_id, default)
     elif target in CASE_TARGETS:
+        original = out.get("original") or {}
+        if not original.get("message_id"):
+            for name in ("message_name_id", "creation_datetime"):
+                if original.pop(name, None) is not None:
+                    drop(f"original.{name}", "OrgnlGrpInf needs OrgnlMsgId, which the MT lacks")
         case = out.get("case") or {}
         if not case.get("assignment_datetime"):
             rule = "MT -> MX: the assignment is created by the translation (translation time)"
@@ -75,6 +92,20 @@ def enrich_cash(
                 " (this message's sender)" if opener == "assigner" else " (its receiver)"
             )
             default("case.case_creator", dict(agent), rule)
+
+
+def _pagination(
+    out: dict[str, Any], source_id: str, default: Default, drop: Callable[[str, str], None]
+) -> None:
+    statement = out.get("statement") or {}
+    if statement.get("page_number") or statement.get("last_page") is None:
+        return
+    if statement["last_page"]:
+        rule = f"{_name(source_id)} 28C without a sequence number, closing balance final (62F)"
+        default("statement.page_number", "1", rule)
+    else:
+        del statement["last_page"]
+        drop("statement.last_page", "StmtPgntn needs a page number; 28C has none")
 
 
 def _entries(out: dict[str, Any], source_id: str, default: Default) -> None:

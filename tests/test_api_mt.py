@@ -14,7 +14,7 @@ from tests.test_api import counts, wait_published
 
 MT = FIXTURES / "mt"
 FIN_103 = (MT / "pipeline/fin.103.txt").read_bytes().replace(b"\n", b"\r\n")
-STATEMENT = (MT / "fin.940/valid/statement.txt").read_bytes()
+FREE_FORMAT = (MT / "messages/fin.199.valid.pass.txt").read_bytes()  # not allowed for EMEA
 BATCH = (MT / "pipeline/rje_batch.txt").read_bytes()
 
 
@@ -133,12 +133,12 @@ def test_fin_over_the_mt_cap_is_413_without_state(api: ApiEnv) -> None:
 
 def test_fin_type_the_tenant_does_not_allow_is_403_and_keeps_the_key(api: ApiEnv) -> None:
     idem = key()
-    sent = submit(api, STATEMENT, idem=idem)
+    sent = submit(api, FREE_FORMAT, idem=idem)
     assert sent["status"] == 403
     body = sent["body"]
     assert isinstance(body, dict)
     assert body["type"] == "/problems/message-not-allowed"
-    assert "fin.940" in str(body["detail"])
+    assert "fin.199" in str(body["detail"])
     assert counts(api) == (0, 0, 0)
     assert submit(api, FIN_103, idem=idem)["status"] == 202
 

@@ -14,7 +14,7 @@ from tests.test_cli import run
 PIPE = FIXTURES / "mt/pipeline"
 FIN_103 = PIPE / "fin.103.txt"
 BATCH = PIPE / "rje_batch.txt"
-STATEMENT = FIXTURES / "mt/fin.940/valid/statement.txt"
+FREE_FORMAT = FIXTURES / "mt/messages/fin.199.valid.pass.txt"  # not allowed for EMEA
 MX = FIXTURES / "mx/pacs.008.001.08/valid/minimal.xml"
 
 
@@ -86,7 +86,7 @@ def test_validate_text_output_names_entries_and_tags(
 
 
 def test_validate_judges_as_the_tenant_would(test_env: dict[str, str]) -> None:
-    result = run(["validate", str(STATEMENT), "--tenant", "EMEA", "--format", "json"], test_env)
+    result = run(["validate", str(FREE_FORMAT), "--tenant", "EMEA", "--format", "json"], test_env)
     assert result.returncode == 1
     [report] = lines(result.stdout)
     assert "tenant.message_allowed" in [f["code"] for f in report["findings"]]

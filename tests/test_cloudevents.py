@@ -220,10 +220,12 @@ def test_outbox_rows_reject_bad_template() -> None:
 
 
 def test_asyncapi_document_matches_the_code() -> None:
+    from gateway.outbound import OUTBOUND_STAGE
+
     doc_path = Path(__file__).resolve().parents[1] / "docs" / "asyncapi.yaml"
     doc = yaml.safe_load(doc_path.read_text(encoding="utf-8"))
     assert doc["asyncapi"] == "3.0.0"
-    stages = ["initiation", "risk", "execution", "status", "settlement"]
+    stages = ["initiation", "risk", "execution", "status", "settlement", OUTBOUND_STAGE]
     for stage in stages:
         address = doc["channels"][stage]["address"]
         assert address.format(tenant="emea") == topic_for(TEMPLATE, "EMEA", stage)

@@ -87,6 +87,12 @@ def test_every_shipped_mt_mapping_loads() -> None:
         "fin.103.STP",
         "fin.202",
         "fin.202.COV",
+        "fin.940",
+        "fin.950",
+        "fin.900",
+        "fin.910",
+        "fin.192",
+        "fin.196",
     }
     for mapping in REGISTRY.all():
         assert re.fullmatch(r"[0-9a-f]{64}", mapping.sha256)

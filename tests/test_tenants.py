@@ -34,7 +34,8 @@ def test_example_tenants_for_the_four_regions() -> None:
         assert tenant.relaxations == ()  # strict by default
         assert tenant.store_payload is False
         assert tenant.allows("pacs.008.001.08")
-        assert not tenant.allows("camt.053.001.08")
+        assert tenant.allows("camt.053.001.08")
+        assert not tenant.allows("pain.008.001.08")
 
 
 def test_keys_authenticate_only_their_tenant(folder: Path) -> None:

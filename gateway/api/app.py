@@ -2,7 +2,7 @@
 
 This module only wires things: services are built here (or handed in by tests),
 routes live in ``routes_*``, errors in ``problems``. The app's lifespan starts the
-Kafka publisher and the outbox relay and stops them on shutdown.
+Kafka publisher, the outbox relay and the outbound service, and stops them on shutdown.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from gateway.api import routes_health, routes_messages, routes_reports
+from gateway.api import routes_health, routes_messages, routes_payments, routes_reports
 from gateway.api.deps import Services, valid_correlation_id
 from gateway.api.metrics import Metrics
 from gateway.api.problems import install_handlers
 from gateway.api.ratelimit import RateLimiter
 from gateway.cloudevents import dlq_topic
-from gateway.kafka import Publisher
+from gateway.kafka import KafkaConfig, Publisher
+from gateway.outbound import OutboundService, any_outbound
 from gateway.pipeline import Gateway
 from gateway.relay import Relay
 from gateway.service import InboundService
@@ -48,7 +49,11 @@ def create_app(
     store: Store | None = None,
     publisher: Publisher | None = None,
     relay_interval_s: float = 0.05,
+    kafka: KafkaConfig | None = None,
 ) -> FastAPI:
+    """The HTTP gateway. With a ``publisher`` the outbox relay runs in the background;
+    with ``kafka`` too, so does the outbound service (:mod:`gateway.outbound`) for the
+    tenants whose ``outbound.enabled`` is true."""
     gateway = gateway or Gateway.from_settings(settings)
     if gateway.rules is not None:
         tenants.check_packs(gateway.rules.packs)  # a tenant naming an unknown pack stops start-up
@@ -73,18 +78,30 @@ def create_app(
         relay=relay,
     )
 
+    outbound = (
+        OutboundService(
+            gateway=gateway, store=store, tenants=tenants, kafka=kafka, publisher=publisher
+        )
+        if publisher is not None and kafka is not None and any_outbound(tenants)
+        else None
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        task: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []
         if publisher is not None and relay is not None:
             await publisher.start()
-            task = asyncio.create_task(relay.run_forever(stop, idle_sleep_s=relay_interval_s))
+            tasks.append(
+                asyncio.create_task(relay.run_forever(stop, idle_sleep_s=relay_interval_s))
+            )
+        if outbound is not None:
+            tasks.append(asyncio.create_task(outbound.run(stop)))
         try:
             yield
         finally:
             stop.set()
-            if task is not None:
+            for task in tasks:
                 await task
             if publisher is not None:
                 await publisher.stop()
@@ -116,5 +133,6 @@ def create_app(
 
     app.include_router(routes_messages.router)
     app.include_router(routes_reports.router)
+    app.include_router(routes_payments.router)
     app.include_router(routes_health.router)
     return app

@@ -26,17 +26,37 @@ Option F lines: ``1/`` name, ``2/`` address lines, ``3/`` country and town,
 ``4/``/``5/`` date and place of birth, ``6/`` customer and ``7/`` national
 identification numbers (identifiers with scheme ``CUST`` / ``NIDN``), ``8/``
 details that continue 6/7 (no canonical place: always reported).
+
+Code words (SWIFT line format ``/4c/[supplement 1][/supplement 2]``, as the n96 field
+76 answers and the n92 field 79 reasons use it: ``/RJCR/AC04``, ``/DUPL/``): a word
+has up to three units, its ``code``, its ``reason`` (a supplement of four letters or
+digits right after the code: ``AC04``) and its ``narrative`` (the rest of its text).
+Parts ``code``, ``reason`` and ``narrative`` consume one unit each; ``text``, ``bic``
+and ``name`` the reason and narrative (and the code when the rule selected the word by
+its code, ``words: [ACC]``); ``word`` and ``lines`` (the word as written) all three.
+
+The fields of account statements, notifications and the original-message references
+(25a, 28C, 60a-65, 61, 13D, 11a) are read through the parts of
+:mod:`gateway.fin.mapping_cash`, merged into :data:`PARTS`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gateway.fin.field_base import Text
 from gateway.fin.fields import Amount, Code, FieldValue, Party, Rate
+from gateway.fin.mapping_cash import (
+    CASH_KINDS,
+    CASH_PARTS,
+    CASH_UNITS,
+    CashKind,
+    canonical_decimal,
+    cash_units,
+)
 from gateway.fin.values import looks_like_iban
 
 __all__ = [
@@ -46,17 +66,19 @@ __all__ = [
     "PartType",
     "Word",
     "canonical_decimal",
+    "describe_unit",
     "field_units",
     "is_bic",
     "kind_of",
     "party_units",
+    "word_units",
     "words_of",
 ]
 
-Kind = Literal["party", "amount", "rate", "code", "text", "word", "block3", "header"]
-#: What a part yields: a string, a list of strings, or a canonical object
+Kind = Literal["party", "amount", "rate", "code", "text", "word", "block3", "header"] | CashKind
+#: What a part yields: a string, a list of strings, a boolean, or a canonical object
 #: (``amount`` -> Amount, ``ids`` -> list of GenericId, ``birth`` -> DateAndPlaceOfBirth).
-PartType = Literal["str", "list", "amount", "ids", "birth"]
+PartType = Literal["str", "list", "bool", "amount", "ids", "birth"]
 
 _BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
 _CLEARING = re.compile(r"/([A-Z]{2})(.+)")
@@ -64,21 +86,12 @@ _CLEARING = re.compile(r"/([A-Z]{2})(.+)")
 _RTGS = "/RT"
 _WORD = re.compile(r"/([A-Z0-9]{1,8})/(.*)")
 _ID_CODE = re.compile(r"([A-Z]{4})/([A-Z]{2})/(.+)")
-_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_REASON = re.compile(r"([A-Z0-9]{4})(?:/(.*))?", re.DOTALL)
 
 
 def is_bic(text: str) -> bool:
     """``text`` has the shape of a BIC (ISO 9362: 8 or 11 characters)."""
     return _BIC.fullmatch(text) is not None
-
-
-def canonical_decimal(text: str) -> str:
-    """``"0012500.50"`` -> ``"12500.50"``: the xs:decimal canonical form the MX engine
-    gives amounts (fraction digits kept as written)."""
-    if not _DECIMAL.fullmatch(text):
-        return text
-    whole, dot, fraction = text.partition(".")
-    return (whole.lstrip("0") or "0") + dot + fraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +103,33 @@ class Word:
 
     code: str | None
     text: str
+    first: str | None = field(default=None, compare=False)  # the text on the code's line
 
     @property
     def written(self) -> str:
         return f"/{self.code}/{self.text}" if self.code is not None else self.text
+
+    @property
+    def reason(self) -> str | None:
+        """``AC04`` of ``/RJCR/AC04`` or ``/RJCR/AC04/NARRATIVE``: four letters or digits
+        alone on the code's line or before a ``/`` (coded words only)."""
+        line = self.first if self.first is not None else self.text
+        m = _REASON.fullmatch(line) if self.code is not None else None
+        return m.group(1) if m is not None else None
+
+    @property
+    def narrative(self) -> str | None:
+        """The text after the code and the reason, if any."""
+        text = self.text
+        if self.reason is not None:
+            text = text[4:].removeprefix("/")
+        return text.strip() or None
+
+
+def word_units(word: Word) -> set[str]:
+    """The units of one code word: ``code``, ``reason``, ``narrative`` when present."""
+    present = {"code": word.code, "reason": word.reason, "narrative": word.narrative}
+    return {unit for unit, value in present.items() if value is not None}
 
 
 def words_of(text: str) -> tuple[Word, ...]:
@@ -101,11 +137,11 @@ def words_of(text: str) -> tuple[Word, ...]:
     for line in text.split("\n"):
         if line.startswith("//") and words:
             last = words[-1]
-            words[-1] = Word(last.code, last.text + line[2:])
+            words[-1] = Word(last.code, last.text + line[2:], last.first)
             continue
         m = _WORD.fullmatch(line)
         if m is not None:
-            words.append(Word(m.group(1), m.group(2)))
+            words.append(Word(m.group(1), m.group(2), m.group(2)))
         elif words and words[-1].code is None:
             words[-1] = Word(None, words[-1].text + "\n" + line)
         else:
@@ -239,8 +275,18 @@ def _text(v: Any) -> str | None:
     return v.text if isinstance(v, Text) else None
 
 
-def _word(read: Callable[[Word], Any]) -> Part:
-    return Part("str", ("word",), lambda v: read(v) if isinstance(v, Word) else None)
+_WORD_TEXT = ("reason", "narrative")
+_WORD_ALL = ("code", "reason", "narrative")
+
+
+def _word(
+    read: Callable[[Word], Any], units: tuple[str, ...] = _WORD_TEXT, kind: PartType = "str"
+) -> Part:
+    return Part(kind, units, lambda v: read(v) if isinstance(v, Word) else None)
+
+
+def _cash(kind: CashKind) -> Mapping[str, Part]:
+    return {name: Part(*spec) for name, spec in CASH_PARTS[kind].items()}
 
 
 PARTS: Mapping[Kind, Mapping[str, Part]] = {
@@ -287,8 +333,11 @@ PARTS: Mapping[Kind, Mapping[str, Part]] = {
     },
     "word": {
         "text": _word(lambda w: w.text.strip() or None),
-        "word": _word(lambda w: w.written),
-        "code": _word(lambda w: w.code),
+        "word": _word(lambda w: w.written, _WORD_ALL),
+        "lines": _word(lambda w: w.written.split("\n"), _WORD_ALL, "list"),
+        "code": _word(lambda w: w.code, ("code",)),
+        "reason": _word(lambda w: w.reason, ("reason",)),
+        "narrative": _word(lambda w: w.narrative, ("narrative",)),
         "bic": _word(lambda w: w.text if is_bic(w.text) else None),
         "name": _word(lambda w: w.text if w.text and not is_bic(w.text) else None),
     },
@@ -296,6 +345,7 @@ PARTS: Mapping[Kind, Mapping[str, Part]] = {
         "text": Part("str", ("value",), lambda v: v.strip() if isinstance(v, str) else None)
     },
     "header": {"bic": Part("str", ("bic",), lambda v: v if isinstance(v, str) else None)},
+    **{kind: _cash(kind) for kind in CASH_PARTS},
 }
 
 
@@ -307,6 +357,7 @@ def kind_of(value_type: type[Any] | None) -> Kind | None:
         Rate: "rate",
         Code: "code",
         Text: "text",
+        **CASH_KINDS,
     }
     return kinds.get(value_type) if value_type is not None else "text"
 
@@ -322,5 +373,35 @@ def field_units(value: FieldValue | None, kind: Kind) -> set[str]:
     if isinstance(value, Rate):
         return {"rate"}
     if isinstance(value, Text):
-        return {f"word{i}" for i in range(len(words_of(value.text)))}
+        words = words_of(value.text)
+        return {f"word{i}.{unit}" for i, word in enumerate(words) for unit in word_units(word)}
+    cash = cash_units(value)
+    if cash is not None:
+        return cash
     return {"value"} if kind == "text" else set()
+
+
+_UNITS = {
+    "dc_mark": "the D/C mark",
+    "details_8": "line 8/",
+    "location": "the location",
+    "account": "the account",
+    "address_lines": "the address lines",
+    "clearing_system": "the clearing system",
+    "clearing_id": "the clearing member id",
+    "identifiers": "the identifiers",
+    "birth": "the date and place of birth",
+    **CASH_UNITS,
+}
+
+
+def describe_unit(unit: str, words: tuple[Word, ...], left: set[str]) -> str:
+    """How coverage names a unit left: ``/BNF/`` for a code word (``the text of
+    /RJCR/`` when only its text is left), ``the D/C mark`` for a party unit."""
+    number, dot, _ = unit.partition(".")
+    if dot and number[4:].isdigit() and int(number[4:]) < len(words):
+        word = words[int(number[4:])]
+        if word.code is None:
+            return "text without a code word"
+        return f"/{word.code}/" if f"{number}.code" in left else f"the text of /{word.code}/"
+    return _UNITS.get(unit, f"the {unit}")

@@ -1,11 +1,14 @@
 """Apply an MT mapping (:mod:`gateway.fin.mapping`) to one FIN user message.
 
-One event per message (MT 103, 103 STP, 202 and 202 COV carry one transaction).
-The rules are read in file order; each reads its sources (fields, code words, block 3
-tags, sender/receiver), records where every value came from (the locator that gives a
-rule finding on ``debtor_account.iban`` the ``:50K:`` it was read from) and marks the
-units it consumed. Afterwards every unit present and not consumed is one
-``mapping.unmapped`` warning per field or block 3 tag (never silent data loss);
+One event per message (MT 103, 103 STP, 202 and 202 COV carry one transaction; an
+MT 940/950 statement, an MT 900/910 notification, an n92 request and an n96 answer
+are one event each, with their entries in lists). The rules are read in file order;
+each reads its sources (fields, code words, block 3 tags, sender/receiver), records
+where every value came from (the locator that gives a rule finding on
+``debtor_account.iban`` the ``:50K:`` it was read from) and marks the units it
+consumed (sequences and their occurrences: :mod:`gateway.fin.mapping_layout`; an
+``each`` item reads the fields of its occurrence). Afterwards every unit present and
+not consumed is one ``mapping.unmapped`` warning per field or block 3 tag (never silent data loss);
 required data that is absent is ``mapping.missing_mandatory`` and a code outside its
 map ``mapping.invalid_value`` (errors). Event ids are uuid5 of ``seed:position`` in the
 namespace of the MX engine, so the same payload from the same tenant always yields
@@ -19,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.fin.definitions import DEFINITIONS
 from gateway.fin.field_base import Text
 from gateway.fin.fields import FIELD_SPECS, Code, FieldValue, parse_field
-from gateway.fin.mapping import FinMapping, Rule
-from gateway.fin.mapping_parts import PARTS, Kind, field_units, kind_of, words_of
-from gateway.fin.messages import align
+from gateway.fin.mapping import FinMapping
+from gateway.fin.mapping_compile import OUTSIDE, Rule
+from gateway.fin.mapping_layout import places_of
+from gateway.fin.mapping_parts import PARTS, Kind, describe_unit, field_units, kind_of, words_of
 from gateway.fin.values import mt_header
 from gateway.mapping.engine import EVENT_NAMESPACE
 from gateway.mt import Field, MtMessage
@@ -46,6 +49,7 @@ class _Src:
     kind: Kind
     location: Location
     word: int | None = None  # index of the code word in its field
+    coded: bool = False  # the code word was selected by its code (`words: [ACC]`)
 
 
 @dataclass(slots=True)
@@ -74,7 +78,8 @@ class _Run:
         text = message.text
         self.fields: tuple[Field, ...] = text.fields if text is not None else ()
         self.parsed: dict[int, FieldValue | None] = {}
-        self.sequences = self._sequences() if mapping.uses_sequences else {}
+        self.places = places_of(message, self.fields) if mapping.uses_sequences else None
+        self.scope: frozenset[int] | None = None  # the occurrence an `each` item reads
         self.consumed: dict[tuple[str, str], set[str]] = {}
         self.unreadable: set[int] = set()  # fields reported as not having their format
         self.result = MtMapResult()
@@ -93,13 +98,8 @@ class _Run:
 
     # -- sources -------------------------------------------------------------------
 
-    def _sequences(self) -> dict[int, str | None]:
-        message_id = self.message.message_id
-        definition = DEFINITIONS.get(str(message_id)) if message_id is not None else None
-        if definition is None:
-            return {}
-        layout = align(self.fields, definition)
-        return {i: p.sequence for i, p in enumerate(layout.placements)}
+    def sequence_of(self, index: int) -> str | None:
+        return self.places.sequences.get(index) if self.places is not None else None
 
     def value_of(self, index: int) -> FieldValue | None:
         if index not in self.parsed:
@@ -129,7 +129,10 @@ class _Run:
         for i, f in enumerate(self.fields):
             if f.tag not in rule.tags:
                 continue
-            if rule.sequence is not None and self.sequences.get(i) != rule.sequence:
+            if rule.sequence is None:
+                if self.scope is not None and i not in self.scope:
+                    continue
+            elif self.sequence_of(i) != (None if rule.sequence == OUTSIDE else rule.sequence):
                 continue
             value = self.value_of(i)
             where = Location(line=f.line or None, mt_tag=f.location)
@@ -149,7 +152,8 @@ class _Run:
                     continue
                 if rule.words_except is not None and word.code in rule.words_except:
                     continue
-                out.append(_Src(("f", str(i)), word, "word", where, j))
+                coded = rule.words is not None
+                out.append(_Src(("f", str(i)), word, "word", where, j, coded))
         return out
 
     def _block3(self, tag: str) -> list[_Src]:
@@ -169,7 +173,9 @@ class _Run:
             return None
         units = self.consumed.setdefault(src.key, set())
         if src.word is not None:
-            units.add(f"word{src.word}")
+            units.update(f"word{src.word}.{unit}" for unit in part.units)
+            if src.coded:
+                units.add(f"word{src.word}.code")
         elif part.units == (_ALL,):
             units.add(_ALL)
         else:
@@ -179,7 +185,7 @@ class _Run:
     def evaluate(self, rule: Rule, inherited: _Src | None, path: str) -> Any:
         value = self._evaluate(rule, inherited, path)
         if value is None and rule.required:
-            tags = [r.mt_tag for r in (rule, *rule.first, *rule.all) if r.mt_tag]
+            tags = [r.mt_tag for r in (rule, *rule.alternatives) if r.mt_tag]
             where = tags[0] if tags else inherited.location.mt_tag if inherited else None
             self.result.findings.append(
                 finding(
@@ -204,17 +210,50 @@ class _Run:
             for alt in rule.all:
                 items.extend(self.evaluate(alt, inherited, path) or ())
             return items or None
-        if not rule.has_source and rule.part is None:  # an object read from the same source
+        if rule.join:
+            texts = [self.evaluate(alt, inherited, path) for alt in rule.join]
+            return "\n".join(t for t in texts if t) or None
+        if rule.value is not None:
+            value = self.literal(rule, inherited, path)
+        elif not rule.has_source and rule.part is None:  # an object read from the same source
             value = self.object(rule.children, inherited, path)
         else:
             sources = self.select(rule, inherited)
+            if rule.each is not None:
+                return self.each(rule, sources, path)
             if rule.many:
-                values = [self.one(rule, src, path) for src in sources]
-                return [v for v in values if v is not None] or None
+                return _flat(self.one(rule, src, path) for src in sources)
             value = self.one(rule, sources[0], path) if sources else None
         if rule.is_list and value is not None and not isinstance(value, list):
             return [value]
         return value
+
+    def literal(self, rule: Rule, inherited: _Src | None, path: str) -> Any:
+        """A rule's ``value``: when its source is present (always, without one)."""
+        if not rule.has_source:
+            if inherited is not None:
+                self.result.trace.setdefault(path, inherited.location)
+            return rule.value
+        sources = self.select(rule, inherited)
+        if not sources:
+            return None
+        self.result.trace.setdefault(path, sources[0].location)
+        return rule.value
+
+    def each(self, rule: Rule, sources: list[_Src], path: str) -> list[Any] | None:
+        """One item per source, each read within its sequence occurrence."""
+        items: list[Any] = []
+        outer = self.scope
+        for src in sources:
+            index = int(src.key[1])
+            self.scope = self.places.occurrence(index) if self.places else frozenset({index})
+            try:
+                item = self.one(rule, src, path)
+            finally:
+                self.scope = outer
+            if item is not None:
+                items.append(item)
+        return items or None
 
     def one(self, rule: Rule, src: _Src, path: str) -> Any:
         if rule.children:
@@ -266,7 +305,7 @@ class _Run:
             if not left:
                 continue
             words = words_of(value.text) if isinstance(value, Text) else ()
-            parts = sorted(_describe(unit, words) for unit in left)
+            parts = sorted({describe_unit(unit, words, left) for unit in left})
             what = "is present" if left == units else f"has {', '.join(parts)}"
             out.append(
                 finding(
@@ -293,25 +332,15 @@ class _Run:
         return out
 
 
-_UNITS = {
-    "dc_mark": "the D/C mark",
-    "details_8": "line 8/",
-    "location": "the location",
-    "account": "the account",
-    "address_lines": "the address lines",
-    "clearing_system": "the clearing system",
-    "clearing_id": "the clearing member id",
-    "identifiers": "the identifiers",
-    "birth": "the date and place of birth",
-}
-
-
-def _describe(unit: str, words: tuple[Any, ...]) -> str:
-    """``/BNF/`` for a code word, ``the D/C mark`` for a party unit."""
-    if unit.startswith("word") and unit[4:].isdigit() and int(unit[4:]) < len(words):
-        word = words[int(unit[4:])]
-        return f"/{word.code}/" if word.code is not None else "text without a code word"
-    return _UNITS.get(unit, f"the {unit}")
+def _flat(values: Any) -> list[Any] | None:
+    """The values present, list values flattened (``many`` over a list part)."""
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, list):
+            out.extend(value)
+        elif value is not None:
+            out.append(value)
+    return out or None
 
 
 def _merge(current: Any, value: Any) -> Any:

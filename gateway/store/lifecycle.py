@@ -48,6 +48,8 @@ class OriginalPayment:
     end_to_end_id: str | None
     instruction_id: str | None
     received_at: datetime
+    #: the canonical event the inbound message gave (from the outbox), when kept
+    event: Mapping[str, Any] | None = None
 
     @property
     def family(self) -> str:
@@ -134,6 +136,12 @@ class Lifecycle:
                     .limit(1)
                 ).first()
             if row is not None:
+                with self.engine.connect() as connection:
+                    stored = connection.execute(
+                        select(outbox.c.value).where(
+                            outbox.c.tenant == tenant, outbox.c.event_id == row.event_id
+                        )
+                    ).scalar_one_or_none()
                 return OriginalPayment(
                     report_id=row.report_id,
                     event_id=row.event_id,
@@ -143,6 +151,7 @@ class Lifecycle:
                     end_to_end_id=row.end_to_end_id,
                     instruction_id=row.instruction_id,
                     received_at=row.received_at,
+                    event=json.loads(stored) if stored is not None else None,
                 )
         return None
 
