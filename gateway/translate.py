@@ -9,12 +9,15 @@ need 2N mappings, not N² translators)::
                                                        MT: translate_mt / translate_parties
 
 * **Pairs** (:data:`PAIRS`): MT 103 and 103 STP -> pacs.008.001.08; MT 202 and 202 COV
-  -> pacs.009.001.08 (COV: with UndrlygCstmrCdtTrf); pacs.008.001.08 -> MT 103 or
-  MT 103 STP; pacs.009.001.08 -> MT 202, or MT 202 COV when it carries an underlying
-  customer credit transfer (``--to fin.202`` and ``--to fin.202.COV`` both name the
-  family: the content decides, and a variant other than the one asked for is
-  reported ``translate.defaulted`` on ``{3:119}``). Anything else is
-  :class:`TranslationUnsupported` (a usage error).
+  -> pacs.009.001.08 (COV: with UndrlygCstmrCdtTrf); MT 940/950 -> camt.053.001.08;
+  MT 900/910 -> camt.054.001.08; MT 192 -> camt.056.001.08; MT 196 -> camt.029.001.09
+  (:mod:`gateway.translate_mx_cash`); pacs.008.001.08 -> MT 103 or MT 103 STP;
+  pacs.009.001.08 -> MT 202, or MT 202 COV when it carries an underlying customer credit
+  transfer; pacs.004.001.09 -> MT 103 / MT 202 RETN (:mod:`gateway.translate_return`;
+  the return chain decides). Where two ids name a family (``--to fin.202`` /
+  ``fin.202.COV``, ``fin.103`` / ``fin.202`` for a return) the content decides, and a
+  variant other than the one asked for is reported ``translate.defaulted``. Anything
+  else is :class:`TranslationUnsupported` (a usage error).
 * **The source is validated first** (:meth:`gateway.pipeline.Gateway.inbound`, with
   the business rule pack): a rejected source is not translated; its report is the
   answer. Data the source carries that the canonical event does not (the source

@@ -644,7 +644,9 @@ def test_camt056_sample(gateway: Gateway) -> None:
     assert reason["additional_info"] == ["Already Paid. Ref 20230603011104238MsgIdFirstPayment"]
 
 
-def test_camt056_group_cancellation_yields_no_event_and_is_reported(gateway: Gateway) -> None:
+def test_camt056_group_cancellation_yields_the_case_and_reports_the_group(
+    gateway: Gateway,
+) -> None:
     _need(gateway, "camt.056.001.08")
     path = FIXTURES / "mx/camt.056.001.08/valid/two_transactions.xml"
     text = path.read_text(encoding="utf-8")
@@ -655,7 +657,9 @@ def test_camt056_group_cancellation_yields_no_event_and_is_reported(gateway: Gat
         "</OrgnlGrpInfAndCxl></Undrlyg>"
     )
     result = inbound(gateway, (text[:start] + group + text[end:]).encode())
-    assert result.events == []
+    (event,) = result.events  # no TxInf: the assignment and case, without transaction data
+    assert event["case"]["assignment_id"] and event["case"]["case_id"]
+    assert "original" not in event
     unmapped = {f.location.xpath for f in result.report.findings if f.code == "mapping.unmapped"}
     assert unmapped == {
         f"/Document/FIToFIPmtCxlReq/Undrlyg/OrgnlGrpInfAndCxl/{name}"

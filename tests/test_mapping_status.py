@@ -241,18 +241,16 @@ def test_pacs002_transaction_status_without_a_group_status(gateway: Gateway) -> 
     assert "debtor" not in second and "creditor" not in second
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: events are emitted per `each` element only, so a status report without "
-    "TxInfAndSts yields no event, and its GrpSts and reasons are neither carried nor reported",
-)
-def test_a_group_only_status_is_carried_or_reported(gateway: Gateway) -> None:
+def test_a_group_only_status_is_carried(gateway: Gateway) -> None:
+    """No TxInfAndSts: one event carries the group status and its reasons."""
     result = _inbound(gateway, PACS002, _fixture(PACS002, "group_only_rejection"))
-    assert result.report.outcome is Outcome.ACCEPTED_WITH_WARNINGS  # only OrgnlNbOfTxs
-    assert result.events == []
-    assert result.report.transaction_count == 0
-    lost = [f for f in result.report.findings if "GrpSts" in (f.location.xpath or "")]
-    assert lost, "the group status RJCT and its reason AM18 go nowhere, silently"
+    assert result.accepted
+    (event,) = result.events
+    assert result.report.transaction_count == 1
+    assert event["status"]["group_status"] == "RJCT"
+    assert event["status"]["group_reasons"]
+    assert event["original"]["message_id"]
+    assert not [f for f in result.report.findings if "GrpSts" in (f.location.xpath or "")]
 
 
 def _sample_paths() -> list[Path]:
@@ -378,8 +376,6 @@ def _messages() -> Iterator[Any]:
         paths = sorted((FIXTURES / "mx" / message_id / "valid").glob("*.xml"))
         paths += sorted((SAMPLES / "mx" / message_id).glob("*.xml"))
         for path in paths:
-            if path.stem == "group_only_rejection":
-                continue  # no events (see above)
             origin = "sample" if path.is_relative_to(SAMPLES) else "fixture"
             yield pytest.param(message_id, path, id=f"{message_id}-{origin}-{path.stem}")
 
@@ -387,10 +383,11 @@ def _messages() -> Iterator[Any]:
 #: Events with a group status need the original group ids in OrgnlGrpInfAndSts: placement
 #: innermost puts them on each transaction instead and reports what the group then lacks.
 INNERMOST_LACKS = {
-    (PACS002, "rich"): [
+    (PACS002, name): [
         "/Document/FIToFIPmtStsRpt/OrgnlGrpInfAndSts/OrgnlMsgId",
         "/Document/FIToFIPmtStsRpt/OrgnlGrpInfAndSts/OrgnlMsgNmId",
-    ],
+    ]
+    for name in ("rich", "group_only_rejection")
 }
 
 

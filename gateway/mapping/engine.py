@@ -243,7 +243,9 @@ class _Run:
         self.coverage(index, self.mapping.consumed.get(absolute, set()), scope_path)
         merged = _merge(inherited, own)
         chain = (*chain, element)
-        if scope.each is None:
+        if scope.each is None or not children:
+            # no iteration element (a group-only pacs.002 status, a camt.056 cancelling a
+            # whole group): one event carries what the message says, never nothing
             result.events.append(self.event(merged, next(counter)))
             result.scopes.append(chain)
             return
