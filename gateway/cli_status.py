@@ -1,5 +1,6 @@
-"""``isogw status-message FILE [--as pacs.002.001.10|pain.002.001.10]``: the ISO 20022
-status report the gateway would answer for a message (:mod:`gateway.status_message`).
+"""``isogw status-message FILE [--as pacs.002.001.10|pain.002.001.10|fin.199]``: the
+status report the gateway would answer for a message (:mod:`gateway.status_message`):
+ISO 20022, or the MT 199 answering an MT message.
 
 The message is judged as ``isogw validate`` judges it (``--pack``, ``--tenant``); the
 status report is written to stdout (or ``--out``) and validated against its installed
@@ -38,6 +39,7 @@ __all__ = ["status_message_cmd"]
 class StatusAs(StrEnum):
     pacs = "pacs.002.001.10"
     pain = "pain.002.001.10"
+    mt199 = "fin.199"
 
 
 def status_message_cmd(
@@ -46,7 +48,8 @@ def status_message_cmd(
         StatusAs | None,
         typer.Option(
             "--as",
-            help="Status report to write (default: pain.002 for pain.*, else pacs.002).",
+            help="Status report to write (default: pain.002 for pain.*, else pacs.002; "
+            "fin.199: the MT 199 answering an MT message).",
             show_default=False,
         ),
     ] = None,
@@ -78,7 +81,12 @@ def status_message_cmd(
     as_id = as_.value if as_ is not None else default_status_message(result.report)
     try:
         status = render_status_message(
-            gateway.schemas, result.report, result.events, as_id, now=datetime.now(UTC)
+            gateway.schemas,
+            result.report,
+            result.events,
+            as_id,
+            now=datetime.now(UTC),
+            payload=file.read_bytes(),
         )
     except StatusMessageUnavailable as exc:
         raise _fail(exc.message, 2) from exc

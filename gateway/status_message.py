@@ -27,6 +27,14 @@ canonical events:
 * ``TxInfAndSts`` (pacs.002) / ``OrgnlPmtInfAndSts/TxInfAndSts`` (pain.002), accepted
   messages: one per transaction with its original identifiers and ``TxSts`` ``ACTC``.
 
+For SWIFT MT channels the same verdict is an **MT 199** (:func:`render_mt_status`,
+``fin.199``): from the receiver of the original message to its sender (block 1 / 2 of
+the original), ``{3:121}`` its UETR, 20 the first 16 characters of the report id, 21
+the original's field 20, 79 ``/RJCT/`` or ``/ACTC/``, one ``/<ISO reason>/<finding>``
+line per error finding and ``/MREF/`` (the layout of :mod:`gateway.render_mt_outbound`).
+It needs the original FIN text (its headers): the request's own body, or the stored
+payload of a tenant with ``store_payload``.
+
 The gateway accepts or rejects a message as a whole, so ``PART`` (some transactions
 rejected) is not produced. A status report needs the original message id and type:
 for a message whose id or type is unknown (not XML, unknown namespace, no
@@ -62,8 +70,8 @@ __all__ = [
     "status_message",
 ]
 
-StatusMessageId = Literal["pacs.002.001.10", "pain.002.001.10"]
-STATUS_MESSAGES: tuple[StatusMessageId, ...] = ("pacs.002.001.10", "pain.002.001.10")
+StatusMessageId = Literal["pacs.002.001.10", "pain.002.001.10", "fin.199"]
+STATUS_MESSAGES: tuple[StatusMessageId, ...] = ("pacs.002.001.10", "pain.002.001.10", "fin.199")
 #: Reasons given at most (the report has them all).
 MAX_REASONS = 20
 _LINE = 105
@@ -74,9 +82,14 @@ class StatusMessageUnavailable(GatewayError):
     """No ISO status report can be built for this report (original id or type unknown)."""
 
 
-def default_status_message(report: Report) -> StatusMessageId:
-    """pain.002 for customer initiations (pain.*), pacs.002 for everything else."""
-    return "pain.002.001.10" if (report.message_id or "").startswith("pain.") else "pacs.002.001.10"
+def default_status_message(report: Report, *, fin: bool = False) -> StatusMessageId:
+    """The status report to answer with: MT 199 when ``fin`` (the caller asked for FIN
+    text) and the message is SWIFT MT; else pain.002 for customer initiations (pain.*)
+    and pacs.002 for everything else."""
+    message_id = report.message_id or ""
+    if fin and message_id.startswith("fin."):
+        return "fin.199"
+    return "pain.002.001.10" if message_id.startswith("pain.") else "pacs.002.001.10"
 
 
 def status_message(
@@ -88,8 +101,8 @@ def status_message(
 ) -> etree._Element:
     """The ``Document`` of the status report ``as_id`` for ``report`` (module docstring);
     ``events`` are the accepted message's canonical events (none for a rejection)."""
-    if as_id not in STATUS_MESSAGES:
-        raise ValueError(f"{as_id!r} is not one of {', '.join(STATUS_MESSAGES)}")
+    if as_id not in STATUS_MESSAGES or as_id == "fin.199":
+        raise ValueError(f"{as_id!r} is not one of pacs.002.001.10, pain.002.001.10")
     if not report.business_message_id or not report.message_id:
         what = "message id (GrpHdr/MsgId, MT field 20)" if report.message_id else "message type"
         raise StatusMessageUnavailable(
@@ -149,9 +162,15 @@ def render_status_message(
     as_id: StatusMessageId,
     *,
     now: datetime,
+    payload: bytes | None = None,
 ) -> StatusReport:
     """:func:`status_message` as XML bytes, validated against the installed XSD of
-    ``as_id`` (when there is one: ``isogw schemas add``)."""
+    ``as_id`` (when there is one: ``isogw schemas add``); ``fin.199``:
+    :func:`render_mt_status` (``payload``: the original FIN message)."""
+    if as_id == "fin.199":
+        text, findings = render_mt_status(report, payload)
+        errors = [f for f in findings if f.severity is Severity.ERROR]
+        return StatusReport(as_id, text.encode("ascii", "replace"), True, errors)
     document = status_message(report, events, as_id, now=now)
     entry = schemas.get(as_id)
     findings = schemas.validate(document, entry) if entry is not None else []
@@ -246,3 +265,64 @@ def _payment_infos(
         build.sub(info, "PmtInfSts", status)
         for event in members:
             _transaction(build, info, event, status, with_tx_id=False)
+
+
+def render_mt_status(report: Report, payload: bytes | None) -> tuple[str, list[Finding]]:
+    """The MT 199 answering an MT message (module docstring) and the findings of writing
+    and validating it. Raises :class:`StatusMessageUnavailable` without the original's
+    sender, receiver or field 20."""
+    from gateway.fin.values import mt_header
+    from gateway.mt import parse_mt
+    from gateway.render_mt_outbound import render_mt_outbound
+
+    message = parse_mt(payload.decode("latin-1")).user_message if payload else None
+    header = mt_header(message) if message is not None else None
+    if message is None or header is None or not (header.from_bic and header.to_bic):
+        raise StatusMessageUnavailable(
+            f"report {report.report_id}: the original FIN message's sender and receiver are "
+            "not known (it is not stored), so no MT 199 can be addressed; read the report"
+        )
+    if not report.business_message_id or not report.message_id:
+        raise StatusMessageUnavailable(
+            f"report {report.report_id}: the original message's field 20 is not known"
+        )
+    rejected = report.outcome is Outcome.REJECTED
+    errors = [f for f in report.findings if f.severity is Severity.ERROR][:MAX_REASONS]
+    reasons = [
+        {
+            "reason": {"code": f.iso_reason} if f.iso_reason else {"proprietary": f.code[:35]},
+            "additional_info": [_describe(f)[:105]],
+        }
+        for f in errors
+    ]
+    original = {
+        "message_id": report.business_message_id,
+        "message_name_id": _message_name(report.message_id),
+        "instruction_id": report.business_message_id,
+    }
+    if message.uetr:
+        original["uetr"] = message.uetr.strip()
+    event: dict[str, Any] = {
+        "event_id": report.report_id,
+        "event_type": "payment.status",
+        "schema_version": "1",
+        "source": {
+            "message_id": report.message_id,
+            "payload_sha256": report.payload_sha256,
+            "transaction_index": 0,
+        },
+        "instructing_agent": {"bic": header.to_bic},
+        "instructed_agent": {"bic": header.from_bic},
+        "status": {
+            "status_id": report.report_id.replace("-", "")[:16],
+            "transaction_status": "RJCT" if rejected else "ACTC",
+        },
+        "original": original,
+        "reasons": reasons,
+    }
+    text, findings = render_mt_outbound(event, "fin.199")
+    if text is None:
+        raise StatusMessageUnavailable(
+            "; ".join(f.message for f in findings if f.severity is Severity.ERROR)
+        )
+    return text, findings

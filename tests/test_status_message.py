@@ -268,3 +268,61 @@ def test_status_message_endpoint_is_tenant_scoped(api: ApiEnv) -> None:
     )
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json()["type"] == missing.json()["type"]
+
+
+# ------------------------------------------------------------------ MT 199 for MT channels
+
+MT_INVALID = FIXTURES / "mt/invalid/mt.text_charset.txt"
+
+
+def test_mt_message_gets_an_mt199_back_to_its_sender(gateway: Gateway) -> None:
+    from gateway.fin import validate_fin
+    from gateway.mt import parse_mt
+    from gateway.status_message import render_mt_status
+
+    for path, status in ((MT103, "/ACTC/"), (MT_INVALID, "/RJCT/")):
+        payload = path.read_bytes()
+        result = gateway.inbound(payload)
+        text, findings = render_mt_status(result.report, payload)
+        assert not [f for f in findings if f.severity.value == "error"], findings
+        parsed = parse_mt(text)
+        assert parsed.user_message is not None
+        assert validate_fin(parsed.user_message) == []
+        original = parse_mt(payload.decode()).user_message
+        assert original is not None and original.basic_header and original.app_header
+        # from the original's receiver back to its sender
+        assert text.startswith("{1:F01" + original.app_header.receiver[:8])
+        assert "{2:I199" + original.basic_header.lt_address[:8] in text
+        assert f":21:{result.report.business_message_id}" in text
+        assert f":79:{status}" in text
+    rejected = gateway.inbound(MT_INVALID.read_bytes())
+    text, _ = render_mt_status(rejected.report, MT_INVALID.read_bytes())
+    assert "/FF01/" in text  # the ISO reason of the charset finding
+    with pytest.raises(StatusMessageUnavailable, match="not stored"):
+        render_mt_status(rejected.report, None)
+
+
+def test_cli_writes_the_mt199(cli_env: dict[str, str]) -> None:
+    ok = isogw("status-message", str(MT103), "--as", "fin.199", env=cli_env)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith(b"{1:F01") and b"/ACTC/" in ok.stdout
+    bad = isogw("status-message", str(MT_INVALID), "--as", "fin.199", env=cli_env)
+    assert bad.returncode == 1 and b"/RJCT/" in bad.stdout
+
+
+def test_fin_channel_asking_for_text_gets_an_mt199(api: ApiEnv) -> None:
+    headers = api.headers(key=key(), **{"Content-Type": "text/plain", "Accept": "text/plain"})
+    response = api.client.post("/v1/messages", content=MT103.read_bytes(), headers=headers)
+    assert response.status_code == 202, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["X-Status-Message"] == "fin.199"
+    assert response.content.startswith(b"{1:F01") and b"/ACTC/" in response.content
+    # later, the MT 199 needs the original's headers: this tenant does not store payloads
+    url = f"/v1/reports/{response.headers['X-Report-ID']}/status-message?as=fin.199"
+    later = api.client.get(url, headers=api.headers())
+    assert later.status_code == 422
+    assert later.json()["type"] == "/problems/status-message-unavailable"
+    # an XML status report for the same MT message stays available
+    xml = api.client.get(url.replace("fin.199", "pacs.002.001.10"), headers=api.headers())
+    assert xml.status_code == 200
+    assert texts(etree.fromstring(xml.content), "//s:OrgnlMsgNmId", "pacs.002.001.10") == ["MT103"]

@@ -7,7 +7,8 @@ at ``GATEWAY_MAX_MT_BYTES`` (413) before they are read whole.
 
 The answer is JSON, or the verdict as an ISO 20022 status report (pacs.002.001.10 /
 pain.002.001.10, :mod:`gateway.status_message`) with the same HTTP status when the
-caller sends ``Accept: application/xml`` or ``?status_message=<message id>``.
+caller sends ``Accept: application/xml`` or ``?status_message=<message id>``; for a FIN
+body, ``Accept: text/plain`` (or ``application/x-swift-fin``) answers with an MT 199.
 """
 
 from __future__ import annotations
@@ -176,17 +177,19 @@ async def submit_message(
         message_id = report.message_id or "unknown"
         svc.metrics.messages.labels(tenant.id, message_id, report.outcome.value).inc()
         svc.metrics.latency.labels(tenant.id, message_id).observe(time.perf_counter() - started)
-    if status_as is not None or _wants_xml(request.headers.get("accept", "")):
-        return await _status_answer(svc, tenant.id, outcome, status_as, headers)
+    accept = request.headers.get("accept", "")
+    wants_fin = fin and _wants(accept, FIN_TYPES)
+    if status_as is not None or wants_fin or _wants(accept, XML_TYPES):
+        return await _status_answer(svc, tenant.id, outcome, status_as, headers, payload, wants_fin)
     return Response(outcome.body, outcome.status, headers, media_type="application/json")
 
 
-def _wants_xml(accept: str) -> bool:
-    """``Accept`` names application/xml (or text/xml) and not JSON first."""
+def _wants(accept: str, types: set[str]) -> bool:
+    """``Accept`` names one of ``types`` (XML, or FIN text) and not JSON first."""
     kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    xml = [i for i, kind in enumerate(kinds) if kind in ("application/xml", "text/xml")]
+    wanted = [i for i, kind in enumerate(kinds) if kind in types]
     json = [i for i, kind in enumerate(kinds) if kind.endswith("json")]
-    return bool(xml) and (not json or xml[0] < json[0])
+    return bool(wanted) and (not json or wanted[0] < json[0])
 
 
 async def _status_answer(
@@ -195,6 +198,8 @@ async def _status_answer(
     outcome: SubmitResult,
     status_as: StatusMessageId | None,
     headers: dict[str, str],
+    payload: bytes,
+    fin: bool,
 ) -> Response:
     """The stored verdict as an ISO 20022 status report (same HTTP status); a replayed
     request's report and events are read back from the store."""
@@ -209,4 +214,6 @@ async def _status_answer(
         report = Report.model_validate(found)
         events = await run_in_threadpool(svc.store.report_events, tenant, report_id)
         headers["Location"] = f"/v1/reports/{report_id}"
-    return status_response(svc, report, events, status_as, outcome.status, headers)
+    return status_response(
+        svc, report, events, status_as, outcome.status, headers, payload=payload, fin=fin
+    )

@@ -24,7 +24,7 @@ from gateway.status_message import (
 
 __all__ = ["router", "status_response"]
 
-StatusAs = Literal["pacs.002.001.10", "pain.002.001.10"]
+StatusAs = Literal["pacs.002.001.10", "pain.002.001.10", "fin.199"]
 
 router = APIRouter(tags=["reports"])
 
@@ -49,14 +49,18 @@ async def get_status_message(
     as_: Annotated[StatusAs | None, Query(alias="as")] = None,
 ) -> Response:
     """The ISO 20022 status report (pacs.002.001.10, or pain.002.001.10 for pain.*
-    messages; ``as`` chooses) for one report of the caller's tenant."""
+    messages; ``as`` chooses; ``fin.199``: the MT 199 answering an MT message, which
+    needs the stored payload) for one report of the caller's tenant."""
     found = await run_in_threadpool(svc.store.get_report, tenant.id, report_id)
     if found is None:
         raise ProblemError(404, "not-found", f"No report {report_id}.")
     found.pop("correlation_id", None)
     report = Report.model_validate(found)
     events = await run_in_threadpool(svc.store.report_events, tenant.id, report_id)
-    return status_response(svc, report, events, as_, 200, {})
+    payload = None
+    if as_ == "fin.199":
+        payload = await run_in_threadpool(svc.store.report_payload, tenant.id, report_id)
+    return status_response(svc, report, events, as_, 200, {}, payload=payload)
 
 
 def status_response(
@@ -66,13 +70,18 @@ def status_response(
     as_id: StatusMessageId | None,
     status: int,
     headers: dict[str, str],
+    *,
+    payload: bytes | None = None,
+    fin: bool = False,
 ) -> Response:
-    """The status report of ``report`` as an ``application/xml`` response (422 when the
-    original message id or type is unknown; 500 if it fails its own XSD)."""
-    chosen = as_id or default_status_message(report)
+    """The status report of ``report`` as an ``application/xml`` response, or FIN text for
+    ``fin.199`` (``payload``: the original FIN message); 422 when the original message's
+    id, type (or for MT 199 its sender and receiver) is unknown; 500 if it fails its own
+    validation."""
+    chosen = as_id or default_status_message(report, fin=fin)
     try:
         rendered: StatusReport = render_status_message(
-            svc.gateway.schemas, report, events, chosen, now=datetime.now(UTC)
+            svc.gateway.schemas, report, events, chosen, now=datetime.now(UTC), payload=payload
         )
     except StatusMessageUnavailable as exc:
         raise ProblemError(
@@ -86,7 +95,8 @@ def status_response(
     all_headers = {**headers, "X-Status-Message": chosen, "X-Report-ID": report.report_id}
     if not rendered.validated:
         all_headers["X-Status-Message-Validated"] = "false"
-    return Response(rendered.xml, status, all_headers, media_type="application/xml")
+    media_type = "text/plain" if chosen == "fin.199" else "application/xml"
+    return Response(rendered.xml, status, all_headers, media_type=media_type)
 
 
 @router.get("/v1/reports")

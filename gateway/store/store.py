@@ -422,6 +422,16 @@ class Store:
         data["correlation_id"] = row.correlation_id
         return data
 
+    def report_payload(self, tenant: str, report_id: str) -> bytes | None:
+        """The raw payload of a report, when its tenant stores payloads."""
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                select(reports.c.payload).where(
+                    reports.c.tenant == tenant, reports.c.id == report_id
+                )
+            ).scalar_one_or_none()
+        return bytes(value) if value is not None else None
+
     def report_events(self, tenant: str, report_id: str) -> list[dict[str, Any]]:
         """The canonical events an accepted report emitted, in order (from the outbox:
         rows are kept after they are sent)."""
