@@ -279,3 +279,30 @@ def test_execution_events_render_their_iso_message(
     back = env.gateway.inbound(delivered.body)
     assert back.report.message_id == target
     assert back.accepted, [(f.code, f.message) for f in back.report.findings]
+
+
+def test_mt_channel_gets_mt103_for_a_transfer_and_mt900_910_for_notifications(
+    env: Env,
+) -> None:
+    mt103 = (FIXTURES / "mt/mapping/fin.103.equivalent.txt").read_bytes()
+    (inbound,) = env.submit(mt103)
+    uetr = inbound["ids"]["uetr"]
+    transfer = {**inbound, "event_id": str(uuid.uuid4())}
+    record = env.handle(orjson.dumps(transfer), topic=EXECUTION_TOPIC)
+    assert record.outcome == "delivered", record.findings
+    assert record.target == "fin.103"
+    notice = env.gateway.inbound((FIXTURES / "mt/fin.910/valid/credit.txt").read_bytes())
+    assert notice.accepted
+    credit = {**notice.events[0], "event_id": str(uuid.uuid4())}
+    credit["statement"]["entries"][0]["details"][0]["ids"]["uetr"] = uetr
+    credit["ids"] = {"uetr": uetr}
+    record = env.handle(orjson.dumps(credit), topic=EXECUTION_TOPIC)
+    assert record.outcome == "delivered", record.findings
+    assert record.target == "fin.910"  # the entry is a credit
+    bodies = [m.body.decode() for m in env.webhook.delivered]
+    assert bodies[0].startswith("{1:F01") and "{2:I103" in bodies[0]
+    assert "{2:I910" in bodies[1]
+    for body in bodies:
+        parsed = parse_mt(body)
+        assert parsed.user_message is not None
+        assert validate_fin(parsed.user_message) == []
