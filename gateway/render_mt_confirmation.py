@@ -45,12 +45,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.fin.definitions import DEFINITIONS, FieldSpec
 from gateway.fin.fields import AccountId, DateTimeIndication, Text, render_field
 from gateway.mt import MtMessage
-from gateway.mt_fields import AppHeader, BasicHeader, Field, TagBlock, TagValue, TextBlock
+from gateway.mt_fields import Field, TagValue
 from gateway.report import finding
-from gateway.translate_mt_fields import TextFields, amount_field
+from gateway.translate_mt_fields import TextFields, amount_field, input_message
 from gateway.translate_parties import account_text, customer_field, institution_field
 from gateway.translate_report import Ledger
 from gateway.translate_text import WIDTH, Context, cut, fit_lines, x_text
@@ -81,21 +80,7 @@ def fin_message(
     sender: str, receiver: str, target: str, block3: list[TagValue], fields: TextFields
 ) -> MtMessage:
     """Blocks 1, 2, (3) and 4 of an input message, the fields in definition order."""
-    numbers = [e.number for e in DEFINITIONS[target].items if isinstance(e, FieldSpec)]
-    ordered = [f for _, f in sorted(fields.items, key=lambda i: numbers.index(i[1].number))]
-    blocks: list[Any] = [
-        BasicHeader("F", "01", _lt(sender, "A")),
-        AppHeader("I", target.split(".")[1], receiver=_lt(receiver, "X"), priority="N"),
-    ]
-    if block3:
-        blocks.append(TagBlock("3", tuple(block3)))
-    blocks.append(TextBlock(tuple(ordered)))
-    return MtMessage(tuple(blocks))
-
-
-def _lt(bic: str, terminal: str) -> str:
-    """The 12-character LT address: BIC8 + terminal code + branch (``XXX``)."""
-    return bic[:8] + terminal + (bic[8:11] or "XXX")
+    return input_message(target, sender, receiver, block3, fields.items)
 
 
 def reference(ctx: Context, path: str, tag: str) -> str:

@@ -46,13 +46,9 @@ EventReader`: what no field carries is reported ``translate.dropped`` by the cal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from gateway.fin.definitions import DEFINITIONS, FieldSpec, Item, SequenceSpec
 from gateway.fin.fields import Text, render_field
 from gateway.mt import MtMessage
-from gateway.mt_fields import AppHeader, BasicHeader, Field, TagBlock, TagValue, TextBlock
+from gateway.mt_fields import Field, TagValue
 from gateway.report import Finding, finding
 from gateway.translate_mt103 import customer_transfer
 from gateway.translate_mt_fields import (
@@ -61,6 +57,7 @@ from gateway.translate_mt_fields import (
     TextFields,
     amount_field,
     field72,
+    input_message,
     instructions72,
     is_header,
     references,
@@ -110,15 +107,7 @@ def render_mt_event(ctx: Context, target: str, codes: MtCodes) -> MtMessage | No
         customer_transfer(ctx, target, out, words72, codes, str(sender), str(receiver))
     else:
         _institution_transfer(ctx, target, out, words72, str(sender))
-    text = TextBlock(tuple(_ordered(target, out.items)))
-    blocks: list[Any] = [
-        BasicHeader("F", "01", _lt(str(sender), "A")),
-        AppHeader("I", target.split(".")[1], receiver=_lt(str(receiver), "X"), priority="N"),
-    ]
-    if block3:
-        blocks.append(TagBlock("3", tuple(block3)))
-    blocks.append(text)
-    return MtMessage(tuple(blocks))
+    return input_message(target, str(sender), str(receiver), block3, out.items)
 
 
 def _missing(target: str, what: list[str]) -> Finding:
@@ -127,32 +116,6 @@ def _missing(target: str, what: list[str]) -> Finding:
         f"{target} cannot be written without {', '.join(what)}; never defaulted.",
         context={"target": target, "fields": what},
     )
-
-
-def _lt(bic: str, terminal: str) -> str:
-    """The 12-character LT address: BIC8 + terminal code + branch (``XXX``)."""
-    return bic[:8] + terminal + (bic[8:11] or "XXX")
-
-
-def _ordered(target: str, items: list[tuple[str, Field]]) -> list[Field]:
-    """The fields in the order of the message definition (sequence by sequence)."""
-    rows: list[tuple[str, str]] = []
-
-    def walk(entries: Sequence[Item], sequence: str) -> None:
-        for entry in entries:
-            if isinstance(entry, SequenceSpec):
-                walk(entry.items, entry.label)
-            elif isinstance(entry, FieldSpec):
-                rows.append((sequence, entry.number))
-
-    walk(DEFINITIONS[target].items, "")
-    position = {row: index for index, row in reversed(list(enumerate(rows)))}
-
-    def key(item: tuple[str, Field]) -> int:
-        sequence, field = item
-        return position.get((sequence, field.number), position.get(("A", field.number), 0))
-
-    return [field for _, field in sorted(items, key=key)]
 
 
 def _institution_transfer(

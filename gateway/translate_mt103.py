@@ -23,6 +23,7 @@ from gateway.translate_mt_fields import (
     RtgsChannel,
     TextFields,
     amount_field,
+    charge_bearer_71a,
     decimal_of,
     field72,
     instructions72,
@@ -103,14 +104,7 @@ def customer_transfer(
         rtgs.carried_by(creditor_agent)
     out.add(customer_field(ctx, "59", "creditor", "creditor_account"))
     out.add(_remittance70(ctx))
-    bearer = reader.get("charge_bearer")
-    details = codes.bearer.get(str(bearer)) if bearer else None
-    if details is None:
-        details = "SHA"
-        rule = f"charge bearer {bearer} has no 71A code" if bearer else "71A is mandatory"
-        ctx.ledger.defaulted("charge_bearer", details, rule, mt_tag=":71A:")
-        if bearer:
-            ctx.ledger.dropped("charge_bearer", rule, mt_tag=":71A:")
+    details = charge_bearer_71a(ctx, codes)
     out.add(Field("71A", render_field("71A", Code(details))))
     _write_charges(ctx, out, details, fees, receiver_fee, settled, sender)
     out.add(field72(ctx, instructions72(ctx, words72, "", bnf=False)))

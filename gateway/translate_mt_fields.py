@@ -10,12 +10,15 @@ agent) and 77B. The rules each follows are in :mod:`gateway.translate_mt`'s docs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from gateway.fin.definitions import DEFINITIONS, FieldSpec, Item, SequenceSpec
 from gateway.fin.fields import Amount, Text, render_field
-from gateway.mt_fields import Field, TagValue
+from gateway.mt import MtMessage
+from gateway.mt_fields import AppHeader, BasicHeader, Field, TagBlock, TagValue, TextBlock
 from gateway.translate_parties import institution_field
 from gateway.translate_text import (
     NOT_PROVIDED,
@@ -36,9 +39,11 @@ __all__ = [
     "RtgsChannel",
     "TextFields",
     "amount_field",
+    "charge_bearer_71a",
     "decimal_of",
     "field72",
     "group_header",
+    "input_message",
     "instructions72",
     "is_header",
     "references",
@@ -294,3 +299,64 @@ def regulatory(ctx: Context) -> Field | None:
             continue
         lines.append(x_text(ctx, text, path, ":77B:"))
     return Field("77B", render_field("77B", Text("\n".join(lines))))
+
+
+def input_message(
+    target: str,
+    sender: str,
+    receiver: str,
+    block3: list[TagValue],
+    items: list[tuple[str, Field]],
+) -> MtMessage:
+    """An MT ``target`` in input form from ``sender`` to ``receiver``: blocks 1, 2, 3 (when
+    it has tags) and 4, the fields in the order of the message definition."""
+    blocks: list[Any] = [
+        BasicHeader("F", "01", _lt(sender, "A")),
+        AppHeader("I", target.split(".")[1], receiver=_lt(receiver, "X"), priority="N"),
+    ]
+    if block3:
+        blocks.append(TagBlock("3", tuple(block3)))
+    blocks.append(TextBlock(tuple(_ordered(target, items))))
+    return MtMessage(tuple(blocks))
+
+
+def _lt(bic: str, terminal: str) -> str:
+    """The 12-character LT address: BIC8 + terminal code + branch (``XXX``)."""
+    return bic[:8] + terminal + (bic[8:11] or "XXX")
+
+
+def _ordered(target: str, items: list[tuple[str, Field]]) -> list[Field]:
+    """The fields in the order of the message definition (sequence by sequence); fields
+    of one number (71F, 71G) keep the order they were added in."""
+    rows: list[tuple[str, str]] = []
+
+    def walk(entries: Sequence[Item], sequence: str) -> None:
+        for entry in entries:
+            if isinstance(entry, SequenceSpec):
+                walk(entry.items, entry.label)
+            elif isinstance(entry, FieldSpec):
+                rows.append((sequence, entry.number))
+
+    walk(DEFINITIONS[target].items, "")
+    position = {row: index for index, row in reversed(list(enumerate(rows)))}
+
+    def key(item: tuple[str, Field]) -> int:
+        sequence, field = item
+        return position.get((sequence, field.number), position.get(("A", field.number), 0))
+
+    return [field for _, field in sorted(items, key=key)]
+
+
+def charge_bearer_71a(ctx: Context, codes: MtCodes) -> str:
+    """The 71A code of the charge bearer (DEBT/CRED/SHAR -> OUR/BEN/SHA); ``SHA`` when
+    there is none or it has no MT code (reported defaulted, and dropped when it had a
+    value)."""
+    bearer = ctx.reader.get("charge_bearer")
+    details = codes.bearer.get(str(bearer)) if bearer else None
+    if details is None:
+        details = "SHA"
+        rule = f"charge bearer {bearer} has no 71A code" if bearer else "71A is mandatory"
+        ctx.ledger.defaulted("charge_bearer", details, rule, mt_tag=":71A:")
+        if bearer:
+            ctx.ledger.dropped("charge_bearer", rule, mt_tag=":71A:")
+    return details

@@ -57,19 +57,20 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from gateway.fin.definitions import DEFINITIONS, FieldSpec
 from gateway.fin.fields import Amount, Code, Party, Rate, Text, render_field
 from gateway.fin.network import EU_EEA_33B
 from gateway.mt import MtMessage
-from gateway.mt_fields import AppHeader, BasicHeader, Field, TagBlock, TagValue, TextBlock
+from gateway.mt_fields import Field, TagValue
 from gateway.report import finding
 from gateway.translate_mt_fields import (
     MtCodes,
     TextFields,
     amount_field,
+    charge_bearer_71a,
     decimal_of,
     field72,
     group_header,
+    input_message,
     is_header,
     settlement,
 )
@@ -149,31 +150,11 @@ def render_return_event(ctx: Context, target: str, codes: MtCodes) -> MtMessage 
     else:
         chgs = _institution_return(ctx, out, str(sender))
     out.add(field72(ctx, _return_words(ctx, chgs)))
-    text = TextBlock(tuple(_ordered(target, out.items)))
-    blocks: list[Any] = [
-        BasicHeader("F", "01", _lt(str(sender), "A")),
-        AppHeader("I", target.split(".")[1], receiver=_lt(str(receiver), "X"), priority="N"),
-    ]
-    if block3:
-        blocks.append(TagBlock("3", tuple(block3)))
-    blocks.append(text)
-    return MtMessage(tuple(blocks))
+    return input_message(target, str(sender), str(receiver), block3, out.items)
 
 
 def _either(ctx: Context, role: str) -> Any:
     return ctx.reader.peek(role) or ctx.reader.peek(f"{role}_institution")
-
-
-def _lt(bic: str, terminal: str) -> str:
-    """The 12-character LT address: BIC8 + terminal code + branch (``XXX``)."""
-    return bic[:8] + terminal + (bic[8:11] or "XXX")
-
-
-def _ordered(target: str, items: list[tuple[str, Field]]) -> list[Field]:
-    """The fields in the order of the message definition (MT 103 and 202 have no
-    sequences); fields of one number (71A, 71F, 71G) keep the order they were added."""
-    numbers = [e.number for e in DEFINITIONS[target].items if isinstance(e, FieldSpec)]
-    return [f for _, f in sorted(items, key=lambda item: numbers.index(item[1].number))]
 
 
 def _reference(ctx: Context, path: str, tag: str, rule: str, value: Any = None) -> str:
@@ -230,7 +211,6 @@ def _customer_return(
 ) -> list[Word]:
     """23B-71G of the MT 103 RETN; returns the 72 /CHGS/ words (charges 71F/71G cannot
     carry)."""
-    reader = ctx.reader
     out.add(Field("23B", render_field("23B", Code("CRED"))))
     ctx.ledger.defaulted("23B", "CRED", "pacs.004 has no bank operation code", mt_tag=":23B:")
     out.add(_party(ctx, "50", "debtor", "debtor_account"))
@@ -246,14 +226,7 @@ def _customer_return(
     ):
         out.add(institution_field(ctx, "57", "creditor_agent", "creditor_agent_account", "ABCD"))
     out.add(_party(ctx, "59", "creditor", "creditor_account"))
-    bearer = reader.get("charge_bearer")
-    details = codes.bearer.get(str(bearer)) if bearer else None
-    if details is None:
-        details = "SHA"
-        rule = f"charge bearer {bearer} has no 71A code" if bearer else "71A is mandatory"
-        ctx.ledger.defaulted("charge_bearer", details, rule, mt_tag=":71A:")
-        if bearer:
-            ctx.ledger.dropped("charge_bearer", rule, mt_tag=":71A:")
+    details = charge_bearer_71a(ctx, codes)
     out.add(Field("71A", render_field("71A", Code(details))))
     fees, chgs = _charges71(ctx, out, details, sender, receiver)
     _instructed(ctx, out, fees, sender, receiver)
