@@ -219,12 +219,22 @@ class OutboundService:
             self.lifecycle.find_original, tenant.id, uetr=uetr, end_to_end_id=e2e
         )
         now = _event_time(source) or datetime.now(UTC)
-        rendered = await asyncio.to_thread(
-            self.renderer.render, event, tenant.outbound, original, now
-        )
         event_id = str(event["event_id"])
+        try:
+            rendered = await asyncio.to_thread(
+                self.renderer.render, event, tenant.outbound, original, now
+            )
+        except GatewayError as exc:  # e.g. the target's mapping or schema is not installed
+            if exc.retriable:
+                raise
+            rendered = self._unrenderable(event_id, exc.message)
+        except Exception as exc:  # a defect must not stop the consumer: the event is kept
+            log.exception("outbound: rendering %s failed", event_id)
+            rendered = self._unrenderable(event_id, f"{type(exc).__name__}: {exc}")
         if not rendered.valid:
-            reason = "outbound.no_route" if rendered.kind is None else "outbound.invalid_message"
+            reason = (
+                rendered.findings[-1].code if rendered.kind is None else "outbound.invalid_message"
+            )
             if rendered.kind is not None:
                 text = f"{rendered.target}: not delivered, it failed its validation"
                 rendered.findings.append(finding(reason, text))
@@ -266,6 +276,11 @@ class OutboundService:
         record = _with(record, channels=tuple(channels), attempts=attempts, error=error)
         await asyncio.to_thread(self.lifecycle.record_outbound, record)
         return record
+
+    @staticmethod
+    def _unrenderable(event_id: str, why: str) -> Rendered:
+        problem = finding("outbound.invalid_message", f"not rendered: {why}"[:1000])
+        return Rendered(outbound_message_id(event_id, "-"), None, None, "", None, [problem])
 
     async def _publish_message(self, tenant: Tenant, message: OutboundMessage) -> None:
         topic = topic_for(tenant.topic_template, tenant.id, OUTBOUND_STAGE)

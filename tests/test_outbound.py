@@ -306,3 +306,20 @@ def test_mt_channel_gets_mt103_for_a_transfer_and_mt900_910_for_notifications(
         parsed = parse_mt(body)
         assert parsed.user_message is not None
         assert validate_fin(parsed.user_message) == []
+
+
+def test_a_target_that_cannot_be_rendered_is_dead_lettered_and_the_consumer_goes_on(
+    env: Env,
+) -> None:
+    tenant = env.service.tenant_of[STATUS_TOPIC]
+    settings = OutboundSettings(enabled=True, messages={"status": {"mx": "pacs.002.001.12"}})
+    env.service.tenant_of[STATUS_TOPIC] = tenant.model_copy(update={"outbound": settings})
+    uetr = env.submit(PACS.read_bytes())[0]["ids"]["uetr"]
+    record = env.handle(orjson.dumps(status_event(uetr)))
+    assert record.outcome == "dead_lettered"
+    (finding,) = record.findings
+    assert finding["code"] == "outbound.invalid_message"
+    assert "pacs.002.001.12" in finding["message"]
+    (dead,) = env.publisher.on("emea.payments.dlq.v1")
+    assert dead.header("x-isogw-dlq-reason") == b"outbound.invalid_message"
+    assert env.webhook.attempted == []
