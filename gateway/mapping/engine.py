@@ -68,24 +68,46 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
+#: tag -> local name, and (parent path, local name) -> path: the same few hundred tags and
+#: paths recur in every message of a type, so they are built once (bounded: hostile input
+#: with ever new names falls back to building them per element).
+_LOCALS: dict[str, str] = {}
+_PATHS: dict[tuple[Path, str], Path] = {}
+_CACHE_LIMIT = 50_000
+
+
 def _index(element: etree._Element, stop: Path | None) -> tuple[Index, list[etree._Element]]:
     """Index ``element``'s descendants by relative path, in document order; elements
     at ``stop`` are returned separately and not descended into."""
     index: Index = {}
     stopped: list[etree._Element] = []
     stack: list[tuple[etree._Element, Path]] = [(element, ())]
+    locals_, paths = _LOCALS, _PATHS
     while stack:
         node, path = stack.pop()
         pending: list[tuple[etree._Element, Path]] = []
         for child in node:
             tag = child.tag
-            if not isinstance(tag, str):
+            if tag.__class__ is not str:
                 continue
-            here = (*path, _local(tag))
+            local = locals_.get(tag)
+            if local is None:
+                local = tag.rpartition("}")[2]
+                if len(locals_) < _CACHE_LIMIT:
+                    locals_[tag] = local
+            here = paths.get((path, local))
+            if here is None:
+                here = (*path, local)
+                if len(paths) < _CACHE_LIMIT:
+                    paths[(path, local)] = here
             if here == stop:
                 stopped.append(child)
                 continue
-            index.setdefault(here, []).append(child)
+            found = index.get(here)
+            if found is None:
+                index[here] = [child]
+            else:
+                found.append(child)
             if len(child):  # only elements with children (or comments) are walked
                 pending.append((child, here))
         stack.extend(reversed(pending))  # pop in document order
