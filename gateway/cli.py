@@ -26,6 +26,7 @@ from gateway.cli_common import OutputFormat
 from gateway.cli_common import err as _err
 from gateway.cli_common import fail as _fail
 from gateway.cli_render import render
+from gateway.cli_reports import reports_app, tenants_add_user
 from gateway.cli_rules import rules_app
 from gateway.cli_status import status_message_cmd
 from gateway.cli_translate import translate
@@ -56,6 +57,8 @@ app.add_typer(schemas_app, name="schemas")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(rules_app, name="rules")
+app.add_typer(reports_app, name="reports")
+tenants_app.command("add-user")(tenants_add_user)
 app.command("render")(render)
 app.command("translate")(translate)
 app.command("status-message")(status_message_cmd)

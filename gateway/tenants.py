@@ -40,6 +40,7 @@ from gateway.rules import tenant_rules
 from gateway.rules.engine import RuleSelection
 from gateway.rules.packs import Pack, PackRegistry
 from gateway.rules.tenant_rules import TenantRules
+from gateway.web.users import MIN_PASSWORD, ComplianceUser, Role, hash_password
 
 __all__ = [
     "ApiKey",
@@ -122,6 +123,8 @@ class Tenant(BaseModel):
     relaxations: tuple[Relaxation, ...] = ()
     rules: TenantRules = TenantRules()
     outbound: OutboundSettings = OutboundSettings()
+    #: compliance UI users (gateway.web.users): scrypt hashes only, `isogw tenants add-user`
+    compliance_users: tuple[ComplianceUser, ...] = ()
 
     #: the file the tenant was loaded from (error messages, the rule pack's origin)
     _file: Path | None = PrivateAttr(default=None)
@@ -135,6 +138,14 @@ class Tenant(BaseModel):
             return validate_template(value)
         except ConfigError as exc:
             raise ValueError(exc.message) from exc
+
+    @field_validator("compliance_users")
+    @classmethod
+    def _unique_users(cls, value: tuple[ComplianceUser, ...]) -> tuple[ComplianceUser, ...]:
+        names = [user.username for user in value]
+        if len(set(names)) != len(names):
+            raise ValueError("usernames must be unique")
+        return value
 
     @field_validator("allowed_message_ids")
     @classmethod
@@ -320,6 +331,36 @@ def add_key(path: Path, label: str | None = None) -> tuple[str, ApiKey]:
     _write(path, data)
     load_tenant(path)
     return key, record
+
+
+def add_user(path: Path, username: str, role: Role, password: str) -> ComplianceUser:
+    """Add (or replace the password and role of) a compliance UI user in the tenant
+    file; only the scrypt hash of ``password`` is written."""
+    data = _read(path)
+    load_tenant(path)  # the file must be valid before we touch it
+    if len(password) < MIN_PASSWORD:
+        raise ConfigError(f"a compliance user's password has at least {MIN_PASSWORD} characters")
+    try:
+        user = ComplianceUser(
+            username=username,
+            role=role,
+            password=hash_password(password),
+            created=datetime.now(UTC),
+        )
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{path}: compliance_users: {exc.errors()[0]['msg']} (value: {username!r})"
+        ) from exc
+    users = [
+        u
+        for u in list(data.get("compliance_users") or [])
+        if not (isinstance(u, dict) and u.get("username") == username)
+    ]
+    users.append(user.model_dump(mode="json", exclude_none=True))
+    data["compliance_users"] = users
+    _write(path, data)
+    load_tenant(path)
+    return user
 
 
 def revoke_key(path: Path, key_id: str) -> None:

@@ -66,18 +66,34 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         instance.close()
 
 
+#: Every table the store's migrations create (emptied between tests).
+_TABLES = (
+    "reports",
+    "outbox",
+    "idempotency",
+    "business_messages",
+    "daily_totals",
+    "payments",
+    "outbound",
+    "report_findings",
+    "reviews",
+    "chain_entries",
+    "chain_heads",
+    "ui_sessions",
+)
+
+
 @pytest.fixture
 def postgresql_clean_url(postgres_url: str) -> str:
     """The session database with all rows removed (schema kept)."""
     engine = create_engine(postgres_url)
     with engine.begin() as connection:
-        exists = connection.execute(text("SELECT to_regclass('public.reports')")).scalar()
-        if exists:
-            connection.execute(
-                text(
-                    "TRUNCATE reports, outbox, idempotency, business_messages, daily_totals "
-                    "RESTART IDENTITY"
-                )
-            )
+        present = [
+            name
+            for name in _TABLES
+            if connection.execute(text(f"SELECT to_regclass('public.{name}')")).scalar()
+        ]
+        if present:  # the tables an older schema of the session database has
+            connection.execute(text(f"TRUNCATE {', '.join(present)} RESTART IDENTITY"))
     engine.dispose()
     return postgres_url

@@ -245,3 +245,9 @@ def test_concurrent_relays_never_fetch_the_same_row(store: Store) -> None:
         thread.join()
     every = [row_id for mine in got for row_id in mine]
     assert len(every) == 60 == len(set(every))
+
+
+def test_the_postgresql_fixture_empties_every_table() -> None:
+    from tests.db_fixtures import _TABLES
+
+    assert set(_TABLES) == set(metadata.tables)

@@ -29,6 +29,8 @@ from gateway.service import InboundService
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.tenants import ApiKeyAuthenticator, TenantRegistry
+from gateway.web.settings import ComplianceSettings
+from gateway.web.ui import install_ui
 
 __all__ = ["create_app"]
 
@@ -50,15 +52,19 @@ def create_app(
     publisher: Publisher | None = None,
     relay_interval_s: float = 0.05,
     kafka: KafkaConfig | None = None,
+    compliance: ComplianceSettings | None = None,
 ) -> FastAPI:
     """The HTTP gateway. With a ``publisher`` the outbox relay runs in the background;
     with ``kafka`` too, so does the outbound service (:mod:`gateway.outbound`) for the
-    tenants whose ``outbound.enabled`` is true."""
+    tenants whose ``outbound.enabled`` is true. ``compliance``: the compliance UI's and
+    the report chain's settings (default: from the environment)."""
     gateway = gateway or Gateway.from_settings(settings)
     if gateway.rules is not None:
         tenants.check_packs(gateway.rules.packs)  # a tenant naming an unknown pack stops start-up
     store = store or Store(settings.database_url)
     store.migrate()
+    compliance = compliance or ComplianceSettings.from_env()
+    store.chain_signer = compliance.chain_signer()
     templates = {t.id: t.topic_template for t in tenants.all()}
     relay = (
         Relay(store, publisher, dlq_topic_for=lambda tenant: dlq_topic(templates[tenant], tenant))
@@ -135,4 +141,5 @@ def create_app(
     app.include_router(routes_reports.router)
     app.include_router(routes_payments.router)
     app.include_router(routes_health.router)
+    install_ui(app, store, tenants, compliance)
     return app

@@ -12,6 +12,8 @@ Invariants it keeps:
   :data:`STALE_CLAIM`. :meth:`Store.release_claim` removes a claim that produced no
   stored response (4xx before processing, 5xx), so nothing partial stays behind.
 * Every read is filtered by tenant: another tenant's report id is simply absent.
+* Every report is indexed by its finding codes and appended to its tenant's hash chain
+  in its own transaction (:mod:`gateway.store.findings_index`, :mod:`gateway.store.chain`).
 * Per-day totals (:class:`gateway.daily_totals.DailyTotals`) are added in the same
   transaction as the accepted message's report, their rows locked (PostgreSQL
   ``FOR UPDATE``; SQLite's write transactions are serial) and the tenant's limits
@@ -56,6 +58,8 @@ from gateway.daily_totals import DailyAmounts, check_limits
 from gateway.errors import GatewayError
 from gateway.outbox import LEASE, NewOutboxRow, OutboxRow, OutboxStatus
 from gateway.report import Report
+from gateway.store.chain import ChainSigner, append_report
+from gateway.store.findings_index import insert_finding_terms
 from gateway.store.lifecycle import insert_payments
 from gateway.store.tables import business_messages, daily_totals, idempotency, outbox, reports
 
@@ -138,6 +142,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
+        #: signs the tenant's chain head at each commit (gateway.store.chain), when set
+        self.chain_signer: ChainSigner | None = None
         if url.startswith("sqlite"):
             database = url.split("///", 1)[-1]
             if database and database != ":memory:":
@@ -265,10 +271,11 @@ class Store:
         payments: list[dict[str, Any]] | None = None,
     ) -> None:
         """Report + outbox rows + business id + per-day totals + payments index
-        (:func:`gateway.store.lifecycle.payment_rows`) + idempotent response, one
-        transaction. ``daily``: an accepted message's amounts, added to the
-        tenant's per-day totals (:class:`DailyLimitExceeded` if a limit would be
-        crossed: then nothing is stored)."""
+        (:func:`gateway.store.lifecycle.payment_rows`) + findings index + hash chain
+        entry (:mod:`gateway.store.chain`) + idempotent response, one transaction.
+        ``daily``: an accepted message's amounts, added to the tenant's per-day totals
+        (:class:`DailyLimitExceeded` if a limit would be crossed: then nothing is
+        stored)."""
         now = datetime.now(UTC)
         try:
             with self._begin() as connection:
@@ -320,6 +327,11 @@ class Store:
                 if daily is not None:
                     self._add_daily(connection, tenant, daily, now)
                 insert_payments(connection, payments or [])
+                findings = [item.model_dump() for item in report.findings]
+                insert_finding_terms(
+                    connection, tenant, report.report_id, report.received_at, findings
+                )
+                append_report(connection, tenant, report.report_id, self.chain_signer)
                 done = connection.execute(
                     update(idempotency)
                     .where(idempotency.c.tenant == tenant, idempotency.c.key == idempotency_key)

@@ -27,13 +27,18 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "business_messages",
+    "chain_entries",
+    "chain_heads",
     "daily_totals",
     "idempotency",
     "metadata",
     "outbound",
     "outbox",
     "payments",
+    "report_findings",
     "reports",
+    "reviews",
+    "ui_sessions",
 ]
 
 metadata = MetaData()
@@ -195,3 +200,103 @@ outbound = Table(
     UniqueConstraint("tenant", "message_id", name="uq_outbound_message"),
     Index("ix_outbound_uetr", "tenant", "uetr"),
 )
+
+# -- compliance review (migration 0004): findings index, review actions, the per-tenant
+# hash chain over reports and review actions, and web sessions ------------------------
+
+#: One row per distinct finding code or rule id of a report (the report list's "rule
+#: code" filter and the dashboard's top failing rules), written with the report.
+report_findings = Table(
+    "report_findings",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("tenant", String(32), nullable=False),
+    Column("report_id", String(36), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("term", String(128), nullable=False),  # a finding code or a rule id
+    Column("severity", String(16), nullable=False),  # the worst severity under this term
+    UniqueConstraint("report_id", "term", name="uq_report_findings_term"),
+    Index("ix_report_findings_term", "tenant", "term", "received_at", "report_id"),
+    Index("ix_report_findings_term_all", "term", "received_at", "report_id"),
+)
+
+#: Review actions on a report or one of its findings: append-only (database triggers
+#: refuse UPDATE and DELETE; the hash chain detects edits anyway).
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant", String(32), nullable=False),  # the report's tenant
+    Column("report_id", String(36), nullable=False),
+    Column("finding_index", Integer),  # None: the whole report
+    Column("finding_code", String(128)),
+    Column("action", String(16), nullable=False),  # acknowledge | waive | annotate
+    Column("text", Text, nullable=False),
+    Column("reviewer", String(64), nullable=False),
+    Column("reviewer_tenant", String(32), nullable=False),
+    Column("reviewer_role", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_reviews_report", "tenant", "report_id", "created_at"),
+)
+
+#: The per-tenant hash chain: entry ``seq`` covers a report or a review action and the
+#: previous entry's hash (gateway.store.chain). Append-only like ``reviews``.
+chain_entries = Table(
+    "chain_entries",
+    metadata,
+    Column("tenant", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),  # report | review
+    Column("record_id", String(36), nullable=False),
+    Column("record_sha256", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("tenant", "kind", "record_id", name="uq_chain_record"),
+)
+
+#: The head of each tenant's chain: the row every append locks (one writer at a time
+#: per tenant), with the optional Ed25519 signature of the head.
+chain_heads = Table(
+    "chain_heads",
+    metadata,
+    Column("tenant", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("signature", String(128)),  # base64 Ed25519 over gateway.store.chain.head_message
+    Column("key_id", String(16)),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+#: Compliance UI sessions (server side: expiry and sign-out do not depend on the cookie).
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("tenant", String(32), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+# Report list filters (migration 0004): keyset pages by outcome, by message id, by
+# business message id (MsgId search) and across tenants (the admin view).
+Index(
+    "ix_reports_tenant_outcome",
+    reports.c.tenant,
+    reports.c.outcome,
+    reports.c.received_at,
+    reports.c.id,
+)
+Index(
+    "ix_reports_tenant_message",
+    reports.c.tenant,
+    reports.c.message_id,
+    reports.c.received_at,
+    reports.c.id,
+)
+Index("ix_reports_tenant_business_id", reports.c.tenant, reports.c.business_message_id)
+Index("ix_reports_received", reports.c.received_at, reports.c.id)
