@@ -39,3 +39,25 @@ artifacts: $(STAMP)
 
 clean:
 	rm -rf $(VENV) xsd/official xsd/local .pytest_cache .mypy_cache .ruff_cache
+
+## bench: the benchmark (bench/README.md) in its own bench/.venv (the project + the peers);
+## writes bench/results/latest.md and latest.json
+BENCH_VENV  := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+.PHONY: bench bench-quick
+
+$(BENCH_STAMP): pyproject.toml bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/isogw schemas sync
+	$(BENCH_VENV)/bin/python -m bench
+
+## bench-quick: the same with few iterations, a smoke test (bench/results/quick.md, .json)
+bench-quick: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/isogw schemas sync
+	$(BENCH_VENV)/bin/python -m bench --quick
