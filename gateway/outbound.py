@@ -7,7 +7,8 @@ header's). For each record, in partition order:
 
 1. the value must be a canonical event (JSON, :class:`gateway.events.PaymentEvent`),
    else it is dead-lettered (``outbound.event_invalid``);
-2. its original inbound payment is looked up (UETR, else EndToEndId) and the message
+2. its original inbound payment is looked up (UETR, else EndToEndId, else the original
+   message id) and the message
    for its kind and channel is rendered and validated (:mod:`gateway.outbound_render`;
    the new message's creation time is the record's CloudEvents ``time``, so a
    redelivered record gives the very same document);
@@ -216,7 +217,11 @@ class OutboundService:
         uetr = ids.get("uetr") or refs.get("uetr")
         e2e = ids.get("end_to_end_id") or refs.get("end_to_end_id")
         original = await asyncio.to_thread(
-            self.lifecycle.find_original, tenant.id, uetr=uetr, end_to_end_id=e2e
+            self.lifecycle.find_original,
+            tenant.id,
+            uetr=uetr,
+            end_to_end_id=e2e,
+            message_id=refs.get("message_id"),
         )
         now = _event_time(source) or datetime.now(UTC)
         event_id = str(event["event_id"])

@@ -323,3 +323,14 @@ def test_a_target_that_cannot_be_rendered_is_dead_lettered_and_the_consumer_goes
     (dead,) = env.publisher.on("emea.payments.dlq.v1")
     assert dead.header("x-isogw-dlq-reason") == b"outbound.invalid_message"
     assert env.webhook.attempted == []
+
+
+def test_a_status_naming_only_the_original_message_id_is_correlated(env: Env) -> None:
+    inbound = env.submit(PACS.read_bytes())
+    message_id = inbound[0]["source"]["business_message_id"]
+    event = status_event("unused")
+    event["original"] = {"message_id": message_id}
+    record = env.handle(orjson.dumps(event))
+    assert record.outcome == "delivered", record.findings
+    doc = etree.fromstring(env.webhook.delivered[0].body)
+    assert doc.xpath("string(//s:OrgnlMsgNmId)", namespaces=P002) == "pacs.008.001.08"

@@ -122,16 +122,27 @@ class Lifecycle:
         self.engine = store.engine
 
     def find_original(
-        self, tenant: str, *, uetr: str | None, end_to_end_id: str | None
+        self,
+        tenant: str,
+        *,
+        uetr: str | None,
+        end_to_end_id: str | None,
+        message_id: str | None = None,
     ) -> OriginalPayment | None:
-        """The newest inbound payment of ``tenant`` with this UETR (else EndToEndId)."""
-        for column, value in ((payments.c.uetr, uetr), (payments.c.end_to_end_id, end_to_end_id)):
-            if not value:
+        """The newest inbound payment of ``tenant`` with this UETR, else EndToEndId, else
+        original message id (``GrpHdr/MsgId`` or MT field 20)."""
+        searches = [
+            (payments.c.uetr == uetr,) if uetr else None,
+            (payments.c.end_to_end_id == end_to_end_id,) if end_to_end_id else None,
+            (payments.c.business_message_id == message_id,) if message_id else None,
+        ]
+        for search in searches:
+            if search is None:
                 continue
             with self.engine.connect() as connection:
                 row = connection.execute(
                     select(payments)
-                    .where(payments.c.tenant == tenant, column == value)
+                    .where(payments.c.tenant == tenant, *search)
                     .order_by(payments.c.id.desc())
                     .limit(1)
                 ).first()

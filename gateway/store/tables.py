@@ -173,6 +173,7 @@ payments = Table(
     Column("received_at", UTCDateTime(), nullable=False),
     Index("ix_payments_uetr", "tenant", "uetr"),
     Index("ix_payments_e2e", "tenant", "end_to_end_id"),
+    Index("ix_payments_msgid", "tenant", "business_message_id"),
 )
 
 #: One row per outbound event handled (a status or execution event consumed) and the
