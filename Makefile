@@ -33,6 +33,17 @@ typecheck:
 pytest:
 	$(BIN)/pytest
 
+## reliability: the reliability suite's long tier (tests/RELIABILITY.md): thousands of messages
+## under broker, gateway (SIGKILL) and database faults, 5,000 fuzz examples per target,
+## 1,000 schemathesis examples per operation; hostile input and cross-tenant as in CI
+RELIABILITY_TESTS := tests/test_faults.py tests/test_faults_kill.py tests/test_fuzz.py \
+	tests/test_schemathesis.py tests/test_hostile.py tests/test_hostile_fin.py \
+	tests/test_hostile_http.py tests/test_cross_tenant.py
+
+.PHONY: reliability
+reliability: setup
+	ISOGW_RELIABILITY_TIER=long $(BIN)/pytest -s $(RELIABILITY_TESTS)
+
 ## artifacts: regenerate committed generated files (event JSON Schema, finding catalogue)
 artifacts: $(STAMP)
 	$(BIN)/python -m gateway.artifacts

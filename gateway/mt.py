@@ -506,13 +506,24 @@ def _check_message(msg: MtMessage) -> Iterator[Finding]:
         )
 
 
+#: Characters of a malformed header quoted in its finding (a valid block 2 has at most 47):
+#: a report names the problem, it does not carry the payload.
+_QUOTED = 50
+
+
+def _quoted(text: str) -> str:
+    return repr(text) if len(text) <= _QUOTED else f"{text[:_QUOTED]!r}... ({len(text)} characters)"
+
+
 def _check_block(b: Block, where: str, service: bool) -> Iterator[Finding]:
     if isinstance(b, BasicHeader) and not b.valid:
-        message = f"Basic header {b.content()!r} is not F01 + LT address + session + sequence."
+        message = (
+            f"Basic header {_quoted(b.content())} is not F01 + LT address + session + sequence."
+        )
         yield mt_finding("mt.block1_malformed", message, b.line, where)
     if isinstance(b, AppHeader) and not b.valid:
         message = (
-            f"Application header {b.content()!r} is neither I + type + receiver "
+            f"Application header {_quoted(b.content())} is neither I + type + receiver "
             "[+ priority, monitoring, obsolescence] nor the 47-character output form."
         )
         yield mt_finding("mt.block2_malformed", message, b.line, where)

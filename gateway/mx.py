@@ -188,9 +188,17 @@ def _doctype_finding(line: int, column: int) -> Finding:
     )
 
 
+#: Characters of a parser message kept in a finding: libxml2 quotes names and text from
+#: the payload (a start tag name may run to 50,000 characters), and a report names the
+#: problem, it does not carry the payload.
+MAX_MESSAGE = 300
+
+
 def _syntax_finding(exc: etree.XMLSyntaxError) -> Finding:
     line, column = exc.position if exc.position else (None, None)
     text = str(exc.msg or exc)
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[:MAX_MESSAGE]}... ({len(text)} characters)"
     code = "xml.too_deep" if "depth" in text.lower() else "xml.malformed"
     if code == "xml.too_deep":
         text = f"Element nesting exceeds {MAX_DEPTH} levels ({text})."

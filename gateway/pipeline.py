@@ -74,6 +74,39 @@ def relax(item: Finding) -> Finding:
     return item.model_copy(update={"severity": Severity.WARNING, "context": context})
 
 
+#: A finding names a problem; it never carries the payload. Messages and context texts
+#: longer than these (values quoted by libxml2, by rules, by the MT parser: a 5 MB BIC
+#: was copied whole into both the message and the context) are cut, their length noted.
+MAX_FINDING_TEXT = 1_000
+MAX_CONTEXT_TEXT = 256
+MAX_CONTEXT_ITEMS = 100
+
+
+def _cut(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
+    if isinstance(value, list | tuple):
+        return [_cut(item, limit) for item in value[:MAX_CONTEXT_ITEMS]]
+    if isinstance(value, dict):
+        return {key: _cut(item, limit) for key, item in value.items()}
+    return value
+
+
+def bounded(item: Finding) -> Finding:
+    """``item`` with every text within :data:`MAX_FINDING_TEXT` / :data:`MAX_CONTEXT_TEXT`."""
+    xpath = item.location.xpath or ""
+    context = item.context
+    if (
+        len(item.message) <= MAX_FINDING_TEXT
+        and len(xpath) <= MAX_FINDING_TEXT
+        and _cut(context, MAX_CONTEXT_TEXT) == context
+    ):
+        return item
+    location = item.location.model_copy(update={"xpath": _cut(item.location.xpath, 1_000)})
+    update = {"message": _cut(item.message, MAX_FINDING_TEXT), "location": location}
+    return item.model_copy(update={**update, "context": _cut(context, MAX_CONTEXT_TEXT)})
+
+
 def has_error(findings: list[Finding], relaxed: frozenset[str]) -> bool:
     """Any error that no relaxation downgrades."""
     return any(f.severity is Severity.ERROR and f.code not in relaxed for f in findings)
@@ -81,21 +114,42 @@ def has_error(findings: list[Finding], relaxed: frozenset[str]) -> bool:
 
 #: ISO 20022 MsgId is Max35Text: a longer value is the XSD's finding, not an id to keep.
 MAX_BUSINESS_ID = 35
+#: Where a Document names itself: its group header's MsgId, or, in the exceptions and
+#: investigations messages that have no group header (camt.056 cancellation requests,
+#: camt.029 resolutions, ...), the assignment's Id.
+_MESSAGE_IDS = {"GrpHdr": "MsgId", "Assgnmt": "Id"}
 
 
 def business_message_id(document: etree._Element | None) -> str | None:
-    """GrpHdr/MsgId of the Document (None when absent or longer than any valid one)."""
+    """GrpHdr/MsgId (Assgnmt/Id without a group header) of the Document; None when
+    absent or longer than any valid one.
+
+    Every accepted message must have one: it is what makes the same message under a
+    new Idempotency-Key a ``business.duplicate_message`` instead of a second commit of
+    the very same events (whose ids are derived from the payload)."""
     if document is None:
         return None
     for top in document:
         for child in top:
-            if isinstance(child.tag, str) and child.tag.endswith("GrpHdr"):
-                ns = child.tag[: child.tag.index("}") + 1] if child.tag.startswith("{") else ""
-                found = child.findtext(f"{ns}MsgId")
+            if not isinstance(child.tag, str):
+                continue
+            ns, _, local = child.tag.rpartition("}")  # ns: "{urn:...", or "" without one
+            if local in _MESSAGE_IDS:
+                found = child.findtext(
+                    f"{ns}}}{_MESSAGE_IDS[local]}" if ns else _MESSAGE_IDS[local]
+                )
                 if found is None or len(found) > MAX_BUSINESS_ID:
                     return None
                 return str(found)
     return None
+
+
+def init_xsd_types() -> None:
+    """Compile one empty schema. libxml2 builds its table of XSD built-in types on the
+    first schema compiled: worker threads compiling their first schemas at once (a fresh
+    process under load, each thread compiles its own copy) could all fail with "Document
+    is not valid XML Schema" (a 500). Done here, before any worker runs."""
+    etree.XMLSchema(etree.XML(b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>'))
 
 
 class Gateway:
@@ -116,6 +170,7 @@ class Gateway:
         self.rules = rules
         #: MT -> canonical mapping files (``<mapping dir>/fin``), loaded here when not given
         self.fin_mappings = fin_mappings or FinMappingRegistry.load(settings.mapping_dir / "fin")
+        init_xsd_types()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:
@@ -212,6 +267,7 @@ class Gateway:
                 clock.lap("rules")
         if relaxed:
             findings[:] = [relax(f) if f.code in relaxed else f for f in findings]
+        findings[:] = [bounded(f) for f in findings]
         outcome = outcome_of(findings)
         if outcome is Outcome.REJECTED:
             events = []

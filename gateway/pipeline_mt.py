@@ -169,7 +169,10 @@ def inbound_fin(
         return
     base = "RJE" if rje else "FIN"
     for entry in entries:
-        yield judge.entry(entry.data, entry.line_offset, base, cap)
+        # One report per payload (not split): its sha256 and size are the payload's, as
+        # for XML, even when the message is one RJE entry framed by "$".
+        whole = None if split else payload
+        yield judge.entry(entry.data, entry.line_offset, base, cap, whole)
 
 
 class _Judge:
@@ -209,7 +212,11 @@ class _Judge:
         found = [finding("mt.batch", message, line=1, context=context)]
         return self._result(payload, None, "RJE", None, found, [], {})
 
-    def entry(self, data: bytes, line_offset: int, base: str, cap: int) -> InboundResult:
+    def entry(
+        self, data: bytes, line_offset: int, base: str, cap: int, whole: bytes | None = None
+    ) -> InboundResult:
+        """Judge one message; ``whole``: the payload it came in, when the report is the
+        payload's (its sha256 and size), else the entry's own."""
         from gateway.pipeline import Clock, has_error
 
         if len(data) > cap:
@@ -236,7 +243,9 @@ class _Judge:
         mapped: MtMapResult | None = None
         stage: str | None = None
         if message is not None and not has_error(findings, self.relaxed):
-            mapped, stage = self._map(message, data, envelope, business_id, findings, judged_by)
+            mapped, stage = self._map(
+                message, whole or data, envelope, business_id, findings, judged_by
+            )
             clock.lap("map")
         events = mapped.events if mapped is not None else []
         gw, rules = self.gateway, self.rules
@@ -261,7 +270,7 @@ class _Judge:
         findings = _locate(findings, _tag_lines(message), line_offset)
         mid = str(message_id) if message_id is not None else None
         result = self._result(
-            data, mid, envelope, business_id, findings, judged_by, clock.timings, events
+            whole or data, mid, envelope, business_id, findings, judged_by, clock.timings, events
         )
         if result.accepted and events:
             result.stage = stage
@@ -315,10 +324,11 @@ class _Judge:
         timings: dict[str, float],
         events: list[dict[str, Any]] | None = None,
     ) -> InboundResult:
-        from gateway.pipeline import InboundResult, relax
+        from gateway.pipeline import InboundResult, bounded, relax
 
         if self.relaxed:
             findings = [relax(f) if f.code in self.relaxed else f for f in findings]
+        findings = [bounded(f) for f in findings]
         outcome = outcome_of(findings)
         events = events if events and outcome is not Outcome.REJECTED else []
         report = Report(

@@ -10,6 +10,8 @@
 * ``GATEWAY_MAX_MT_BYTES``: largest SWIFT FIN (MT) transmission - one message, with any
   ACK/NAK before it, or one RJE entry - checked before parsing (default 16 KiB; see
   :data:`DEFAULT_MAX_MT_BYTES`);
+* ``GATEWAY_BODY_TIMEOUT_S``: seconds a client has to send a whole request body to
+  ``POST /v1/messages`` (default 30; see :data:`DEFAULT_BODY_TIMEOUT_S`);
 * ``GATEWAY_TENANTS_DIR``: tenant files (default ``$GATEWAY_HOME/tenants``);
 * ``GATEWAY_DATABASE_URL``: SQLAlchemy URL (default SQLite at ``$GATEWAY_HOME/var/gateway.db``;
   production: ``postgresql+psycopg://user@host:5432/db``);
@@ -28,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from gateway.errors import ConfigError
 from gateway.mx import DEFAULT_MAX_BYTES
 
-__all__ = ["DEFAULT_MAX_MT_BYTES", "Settings"]
+__all__ = ["DEFAULT_BODY_TIMEOUT_S", "DEFAULT_MAX_MT_BYTES", "Settings"]
 
 _PACKAGE_HOME = Path(__file__).resolve().parent.parent
 
@@ -39,6 +41,11 @@ _PACKAGE_HOME = Path(__file__).resolve().parent.parent
 #: (worst case ~2.5 ms per KiB of hostile input, parse and structure checks), so this also
 #: bounds its time to ~40 ms on one core.
 DEFAULT_MAX_MT_BYTES = 16 * 1024
+
+#: Seconds from the start of a request body to its last byte. uvicorn has no body timeout
+#: of its own, so without this a client trickling a body (slowloris) holds a request open
+#: for ever; 30 s still lets a 10 MiB body arrive at ~350 KB/s.
+DEFAULT_BODY_TIMEOUT_S = 30.0
 
 
 class Settings(BaseModel):
@@ -54,6 +61,8 @@ class Settings(BaseModel):
     max_payload_bytes: int = DEFAULT_MAX_BYTES
     #: largest FIN (MT) transmission, checked before parsing (``mt.too_large``)
     max_mt_bytes: int = DEFAULT_MAX_MT_BYTES
+    #: seconds to receive a whole request body (else 408)
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
     tenants_dir: Path | None = None
     database_url: str = "sqlite://"
     host: str = "127.0.0.1"
@@ -76,6 +85,7 @@ class Settings(BaseModel):
         )
         max_bytes = _positive(env, "GATEWAY_MAX_PAYLOAD_BYTES", DEFAULT_MAX_BYTES)
         max_mt_bytes = _positive(env, "GATEWAY_MAX_MT_BYTES", DEFAULT_MAX_MT_BYTES)
+        body_timeout_s = _positive_float(env, "GATEWAY_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S)
         raw_port = env.get("GATEWAY_PORT", "8080")
         try:
             port = int(raw_port)
@@ -97,6 +107,7 @@ class Settings(BaseModel):
             packs_dir=Path(env.get("GATEWAY_PACKS_DIR") or home / "packs"),
             max_payload_bytes=max_bytes,
             max_mt_bytes=max_mt_bytes,
+            body_timeout_s=body_timeout_s,
             tenants_dir=Path(env.get("GATEWAY_TENANTS_DIR") or home / "tenants"),
             database_url=env.get("GATEWAY_DATABASE_URL")
             or f"sqlite:///{(home / 'var' / 'gateway.db').as_posix()}",
@@ -115,4 +126,17 @@ def _positive(env: Mapping[str, str], key: str, default: int) -> int:
         value = -1
     if value <= 0:
         raise ConfigError(f"{key} must be a positive integer, got {raw!r}")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"{key} must be a positive number of seconds, got {raw!r}")
     return value

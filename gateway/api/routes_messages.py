@@ -5,6 +5,13 @@ FIN: ``text/plain`` or ``application/x-swift-fin``, UTF-8 or no charset), else 4
 the pipeline then sniffs the format from the payload itself. FIN bodies are capped
 at ``GATEWAY_MAX_MT_BYTES`` (413) before they are read whole.
 
+The body is read as sent: a ``Content-Encoding`` other than ``identity`` (gzip, deflate,
+br: a compressed body could inflate far past every size limit) is refused with 415
+before a byte of it is read. The whole body must arrive within
+``GATEWAY_BODY_TIMEOUT_S`` (408 otherwise: uvicorn itself never times out a body, so a
+client trickling one would hold the request open for ever). A refusal sent before the
+body was read whole closes the connection.
+
 The answer is JSON, or the verdict as an ISO 20022 status report (pacs.002.001.10 /
 pain.002.001.10, :mod:`gateway.status_message`) with the same HTTP status when the
 caller sends ``Accept: application/xml`` or ``?status_message=<message id>``; for a FIN
@@ -13,16 +20,18 @@ body, ``Accept: text/plain`` (or ``application/x-swift-fin``) answers with an MT
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from gateway.api.deps import CurrentTenant, Services, ServicesDep
-from gateway.api.problems import ProblemError, problem_response
+from gateway.api.problems import ProblemError, problem_content, problem_response
 from gateway.api.routes_reports import status_response
 from gateway.report import Report
 from gateway.service import SubmitResult
@@ -38,7 +47,6 @@ XML_TYPES = {"application/xml", "text/xml"}
 FIN_TYPES = {"text/plain", "application/x-swift-fin"}
 #: FIN is ASCII (the X and Z character sets); UTF-8 covers it, other charsets are refused.
 FIN_CHARSETS = {"utf-8", "utf8", "us-ascii"}
-_KEY_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:~")
 
 _BODY_DOC = {
     "requestBody": {
@@ -54,34 +62,98 @@ _BODY_DOC = {
             "application/x-swift-fin": {"schema": {"type": "string"}},
         },
     },
-    "responses": {
-        "202": {
-            "description": "Accepted: report id, message id, outcome, event ids (or the "
-            "ISO 20022 status report, with Accept: application/xml).",
-            "content": {"application/json": {}, "application/xml": {}},
+}
+_VERDICT = {
+    "application/json": {"schema": {"type": "object"}},
+    "application/xml": {"schema": {"type": "string"}},
+    "text/plain": {"schema": {"type": "string"}},
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {
+        "description": "Accepted: report id, message id, outcome, event ids (or the ISO "
+        "20022 status report with Accept: application/xml; an MT 199 with Accept: text/plain).",
+        "content": _VERDICT,
+        "links": {
+            "GetReport": {
+                "operationRef": "#/paths/~1v1~1reports~1{report_id}/get",
+                "parameters": {"report_id": "$response.body#/report_id"},
+            },
+            "GetStatusMessage": {
+                "operationRef": "#/paths/~1v1~1reports~1{report_id}~1status-message/get",
+                "parameters": {"report_id": "$response.body#/report_id"},
+            },
         },
-        "422": {"description": "Rejected: the full validation report (or a reused key)."},
-        "409": {"description": "The same Idempotency-Key is being processed."},
-        "403": {"description": "The tenant may not submit this message id."},
-        "413": {"description": "Body over the tenant's limit (FIN: GATEWAY_MAX_MT_BYTES)."},
-        "415": {"description": "Not an XML or FIN content type, or FIN not in UTF-8."},
-        "429": {"description": "Rate limit; see Retry-After."},
+    },
+    422: {
+        "description": "Rejected: the full validation report (or its status report); a "
+        "problem for a reused key or when no status report can name the message.",
+        "content": {**_VERDICT, **problem_content()},
+    },
+    **{
+        status: {"description": description, "content": problem_content()}
+        for status, description in (
+            (400, "No valid Idempotency-Key, or invalid parameters."),
+            (403, "The tenant may not submit this message id."),
+            (408, "The body did not arrive within GATEWAY_BODY_TIMEOUT_S."),
+            (409, "The same Idempotency-Key is being processed."),
+            (413, "Body over the tenant's limit (FIN: GATEWAY_MAX_MT_BYTES)."),
+            (
+                415,
+                "Not an XML or FIN content type, FIN not in UTF-8, or a Content-Encoding "
+                "other than identity.",
+            ),
+            (429, "Rate limit; see Retry-After."),
+            (503, "The database (or, for a fail-closed tenant, the broker) is unavailable."),
+        )
     },
 }
+#: Idempotency-Key: 1-255 characters, letters, digits and -_.:~
+_KEY_PATTERN = r"^[A-Za-z0-9._:~-]{1,255}$"
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+#: Headers of a refusal sent before the body was read whole: the rest of it is not wanted.
+_CLOSE = {"Connection": "close"}
+
+
+async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
+    """The whole body, at most ``limit`` bytes (413), within ``timeout_s`` (408)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ProblemError(413, "payload-too-large", f"The body exceeds {limit} bytes.")
+        raise ProblemError(413, "payload-too-large", f"The body exceeds {limit} bytes.", _CLOSE)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ProblemError(413, "payload-too-large", f"The body exceeds {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ProblemError(
+                        413, "payload-too-large", f"The body exceeds {limit} bytes.", _CLOSE
+                    )
+                chunks.append(chunk)
+    except TimeoutError as exc:
+        raise ProblemError(
+            408,
+            "request-timeout",
+            f"The body did not arrive within {timeout_s:g} s ({size} bytes received).",
+            _CLOSE,
+        ) from exc
+    except ClientDisconnect as exc:  # nobody reads this answer; it is not a server error
+        raise ProblemError(400, "bad-request", "The client left before the body ended.") from exc
     return b"".join(chunks)
+
+
+def _check_encoding(request: Request) -> None:
+    """Only ``identity`` bodies: a compressed one is refused, never inflated (415)."""
+    encoding = request.headers.get("content-encoding", "identity")
+    codings = [part.strip().lower() for part in encoding.split(",") if part.strip()]
+    if any(coding != "identity" for coding in codings):
+        raise ProblemError(
+            415,
+            "unsupported-media-type",
+            f"Content-Encoding {encoding[:40]!r} is not accepted: send the message uncompressed.",
+            {"Accept-Encoding": "identity"},
+        )
 
 
 def _is_fin(content_type: str) -> bool:
@@ -109,12 +181,19 @@ def _is_fin(content_type: str) -> bool:
     return True
 
 
-@router.post("/v1/messages", openapi_extra=_BODY_DOC, status_code=202)
+@router.post("/v1/messages", openapi_extra=_BODY_DOC, responses=_RESPONSES, status_code=202)
 async def submit_message(
     request: Request,
     svc: ServicesDep,
     tenant: CurrentTenant,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            pattern=_KEY_PATTERN,
+            description="1-255 characters (letters, digits, -_.:~), scoped by tenant.",
+        ),
+    ],
     status_as: Annotated[
         StatusMessageId | None,
         Query(
@@ -141,12 +220,7 @@ async def submit_message(
             {"Retry-After": svc.limiter.retry_after(wait)},
         )
     fin = _is_fin(request.headers.get("content-type", ""))
-    if not idempotency_key or len(idempotency_key) > 255 or set(idempotency_key) - _KEY_CHARS:
-        raise ProblemError(
-            400,
-            "idempotency-key-required",
-            "Send an Idempotency-Key header (1-255 characters: letters, digits, -_.:~).",
-        )
+    _check_encoding(request)
     if tenant.kafka_fail_closed and svc.broker_up() is False:
         raise ProblemError(
             503,
@@ -157,7 +231,7 @@ async def submit_message(
     limit = min(tenant.limits.max_body_bytes, svc.settings.max_payload_bytes)
     if fin:
         limit = min(limit, svc.settings.max_mt_bytes)
-    payload = await _read_body(request, limit)
+    payload = await _read_body(request, limit, svc.settings.body_timeout_s)
     correlation_id: str = request.state.correlation_id
     try:
         outcome = await run_in_threadpool(
