@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from gateway.errors import ConfigError
 from gateway.mx import DEFAULT_MAX_BYTES
 
-__all__ = ["DEFAULT_BODY_TIMEOUT_S", "DEFAULT_MAX_MT_BYTES", "Settings"]
+__all__ = ["DEFAULT_BODY_TIMEOUT_S", "DEFAULT_MAX_MT_BYTES", "Settings", "positive_int"]
 
 _PACKAGE_HOME = Path(__file__).resolve().parent.parent
 
@@ -83,8 +83,8 @@ class Settings(BaseModel):
         extra = tuple(
             Path(part) for part in env.get("GATEWAY_SCHEMA_DIRS", "").split(os.pathsep) if part
         )
-        max_bytes = _positive(env, "GATEWAY_MAX_PAYLOAD_BYTES", DEFAULT_MAX_BYTES)
-        max_mt_bytes = _positive(env, "GATEWAY_MAX_MT_BYTES", DEFAULT_MAX_MT_BYTES)
+        max_bytes = positive_int(env, "GATEWAY_MAX_PAYLOAD_BYTES", DEFAULT_MAX_BYTES)
+        max_mt_bytes = positive_int(env, "GATEWAY_MAX_MT_BYTES", DEFAULT_MAX_MT_BYTES)
         body_timeout_s = _positive_float(env, "GATEWAY_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S)
         raw_port = env.get("GATEWAY_PORT", "8080")
         try:
@@ -116,7 +116,8 @@ class Settings(BaseModel):
         )
 
 
-def _positive(env: Mapping[str, str], key: str, default: int) -> int:
+def positive_int(env: Mapping[str, str], key: str, default: int) -> int:
+    """The positive integer setting ``key`` of ``env`` (``default`` when unset)."""
     raw = env.get(key)
     if not raw:
         return default

@@ -28,6 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.errors import ConfigError
+from gateway.settings import positive_int
 from gateway.store.chain import ChainSigner
 
 __all__ = ["ComplianceSettings", "SecureCookies"]
@@ -73,10 +74,14 @@ class ComplianceSettings(BaseModel):
         return cls(
             secure_cookies=secure,
             secret_key=SecretStr(key) if key else _random_key(),
-            session_idle=timedelta(minutes=_positive(env, "GATEWAY_UI_SESSION_IDLE_MINUTES", 30)),
-            session_max=timedelta(hours=_positive(env, "GATEWAY_UI_SESSION_MAX_HOURS", 8)),
-            login_max_failures=_positive(env, "GATEWAY_UI_LOGIN_MAX_FAILURES", 5),
-            login_window=timedelta(minutes=_positive(env, "GATEWAY_UI_LOGIN_LOCKOUT_MINUTES", 15)),
+            session_idle=timedelta(
+                minutes=positive_int(env, "GATEWAY_UI_SESSION_IDLE_MINUTES", 30)
+            ),
+            session_max=timedelta(hours=positive_int(env, "GATEWAY_UI_SESSION_MAX_HOURS", 8)),
+            login_max_failures=positive_int(env, "GATEWAY_UI_LOGIN_MAX_FAILURES", 5),
+            login_window=timedelta(
+                minutes=positive_int(env, "GATEWAY_UI_LOGIN_LOCKOUT_MINUTES", 15)
+            ),
             chain_signing_key_file=Path(signing) if signing else None,
         )
 
@@ -85,16 +90,3 @@ class ComplianceSettings(BaseModel):
         if self.chain_signing_key_file is None:
             return None
         return ChainSigner.from_file(self.chain_signing_key_file)
-
-
-def _positive(env: Mapping[str, str], key: str, default: int) -> int:
-    raw = env.get(key)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value <= 0:
-        raise ConfigError(f"{key} must be a positive integer, got {raw!r}")
-    return value
