@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,13 @@ from gateway.store import Store
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own (URL), dropped afterwards; skipped when PostgreSQL
+    is unreachable, except in CI where it is required."""
     base = make_url(os.environ.get("GATEWAY_TEST_POSTGRES_URL", DEFAULT_PG))
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"isogw_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -49,6 +52,12 @@ def postgres_url() -> Iterator[str]:
             )
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with scratch_database("isogw_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

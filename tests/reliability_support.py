@@ -5,8 +5,8 @@
   more fuzz examples than the CI tier;
 * unique valid messages built from the fixtures (their own business message id and UETRs);
 * row counts of every table a submission can write;
-* the gateway on real uvicorn in a thread (:func:`serving`) or as an ``isogw serve``
-  process (:class:`GatewayProcess`), and a load of clients that keep each message's
+* the gateway as an ``isogw serve`` process (:class:`GatewayProcess`; on uvicorn in a
+  thread: :func:`tests.api_fixtures.serving`), and a load of clients that keep each message's
   Idempotency-Key across retries (:class:`Load`).
 """
 
@@ -19,21 +19,17 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import orjson
-import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from gateway.store.tables import business_messages, daily_totals, idempotency, outbox, reports
-from tests.api_fixtures import free_port
 from tests.conftest import FIXTURES
 from tests.kafka_fixtures import Consumed
 
@@ -76,24 +72,6 @@ def table_counts(engine: Engine) -> dict[str, int]:
             table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
             for table in (reports, outbox, idempotency, business_messages, daily_totals)
         }
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` on real uvicorn (loopback, a free port) in a thread; yields the base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:

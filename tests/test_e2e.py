@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +20,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
-import uvicorn
 
 from gateway.api.app import create_app
 from gateway.devbroker import DevBroker
@@ -30,7 +28,7 @@ from gateway.pipeline import Gateway
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.tenants import TenantRegistry
-from tests.api_fixtures import free_port, make_tenants, post
+from tests.api_fixtures import make_tenants, post, serving
 from tests.conftest import FIXTURES
 from tests.kafka_fixtures import Consumed, broker_config, consume
 
@@ -53,19 +51,10 @@ def running_gateway(
         publisher=AioKafkaPublisher(broker_config(broker)),
         relay_interval_s=0.02,
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
     try:
-        yield f"http://127.0.0.1:{port}", keys
+        with serving(app) as base:
+            yield base, keys
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
         store.close()
 
 

@@ -45,7 +45,7 @@ from gateway.pipeline import Gateway
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.tenants import TenantRegistry
-from tests.api_fixtures import make_tenants
+from tests.api_fixtures import make_tenants, serving
 from tests.kafka_fixtures import broker_config, consume
 from tests.reliability_support import (
     LONG,
@@ -56,7 +56,6 @@ from tests.reliability_support import (
     finish,
     mixed_messages,
     outbox_pending,
-    serving,
     summary,
     wait_until,
 )

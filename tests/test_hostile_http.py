@@ -29,8 +29,8 @@ from gateway.pipeline import Gateway
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.tenants import TenantRegistry
-from tests.api_fixtures import make_tenants
-from tests.reliability_support import serving, table_counts, unique_pacs008
+from tests.api_fixtures import make_tenants, serving
+from tests.reliability_support import table_counts, unique_pacs008
 
 BODY_TIMEOUT_S = 1.0
 FAST = 0.2

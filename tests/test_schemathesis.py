@@ -33,8 +33,8 @@ from gateway.pipeline import Gateway
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.tenants import TenantRegistry
-from tests.api_fixtures import make_tenants
-from tests.reliability_support import LONG, serving
+from tests.api_fixtures import make_tenants, serving
+from tests.reliability_support import LONG
 
 EXAMPLES = 1_000 if LONG else 100
 #: CI runs one reproducible seed; the long tier a new one each time.

@@ -19,15 +19,12 @@ import csv
 import os
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
 import pytest
-import uvicorn
 
 from gateway.api.app import create_app
 from gateway.kafka import MemoryPublisher
@@ -35,7 +32,7 @@ from gateway.pipeline import Gateway
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.tenants import TenantRegistry
-from tests.api_fixtures import free_port, make_tenants, post
+from tests.api_fixtures import make_tenants, post, serving
 from tests.conftest import REPO
 from tests.web_fixtures import BAD_BIC, BAD_ENUM, MINIMAL, VALID, add_users, unique
 
@@ -99,31 +96,21 @@ def served(tmp_path: Path, gateway: Gateway, settings: Settings) -> Iterator[Ser
         publisher=MemoryPublisher(),
         compliance=ComplianceSettings(secure_cookies="auto"),
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    base = f"http://127.0.0.1:{port}"
     try:
-        emea = {}
-        for name, payload in (
-            ("valid", VALID),
-            ("bad_bic", BAD_BIC),
-            ("minimal", MINIMAL),
-            ("bad_enum", BAD_ENUM),
-        ):
-            response = post(base, keys["EMEA"], unique(payload))
-            assert response.status_code in (202, 422), response.text
-            emea[name] = response.json()["report_id"]
-        na = post(base, keys["NA"], unique(VALID)).json()["report_id"]
-        yield Served(base, emea, na)
+        with serving(app) as base:
+            emea = {}
+            for name, payload in (
+                ("valid", VALID),
+                ("bad_bic", BAD_BIC),
+                ("minimal", MINIMAL),
+                ("bad_enum", BAD_ENUM),
+            ):
+                response = post(base, keys["EMEA"], unique(payload))
+                assert response.status_code in (202, 422), response.text
+                emea[name] = response.json()["report_id"]
+            na = post(base, keys["NA"], unique(VALID)).json()["report_id"]
+            yield Served(base, emea, na)
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
         store.close()
 
 

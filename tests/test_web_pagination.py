@@ -11,7 +11,6 @@ page reads ~50 index entries wherever it starts, so each stays far below
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,15 +18,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import insert, text
 
 from gateway.store import Store
 from gateway.store.findings_index import index_rows
 from gateway.store.search import ReportFilter, SearchPage, encode_cursor, search_reports
 from gateway.store.tables import payments, report_findings, reports
-from tests.db_fixtures import DEFAULT_PG
+from tests.db_fixtures import scratch_database
 
 N = 100_000
 OTHER = 20_000
@@ -104,27 +101,14 @@ def big(
         yield store
         store.close()
         return
-    base = make_url(os.environ.get("GATEWAY_TEST_POSTGRES_URL", DEFAULT_PG))
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"isogw_big_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip("PostgreSQL unreachable")
-    store = Store(base.set(database=name).render_as_string(hide_password=False))
-    try:
-        store.migrate()
-        _fill(store)
-        yield store
-    finally:
-        store.close()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database("isogw_big") as url:
+        store = Store(url)
+        try:
+            store.migrate()
+            _fill(store)
+            yield store
+        finally:
+            store.close()
 
 
 def timed(store: Store, flt: ReportFilter, cursor: str | None = None) -> SearchPage:

@@ -136,35 +136,37 @@ class Lifecycle:
             (payments.c.end_to_end_id == end_to_end_id,) if end_to_end_id else None,
             (payments.c.business_message_id == message_id,) if message_id else None,
         ]
-        for search in searches:
-            if search is None:
-                continue
-            with self.engine.connect() as connection:
+        with self.engine.connect() as connection:
+            row = None
+            for search in searches:
+                if search is None:
+                    continue
                 row = connection.execute(
                     select(payments)
                     .where(payments.c.tenant == tenant, *search)
                     .order_by(payments.c.id.desc())
                     .limit(1)
                 ).first()
-            if row is not None:
-                with self.engine.connect() as connection:
-                    stored = connection.execute(
-                        select(outbox.c.value).where(
-                            outbox.c.tenant == tenant, outbox.c.event_id == row.event_id
-                        )
-                    ).scalar_one_or_none()
-                return OriginalPayment(
-                    report_id=row.report_id,
-                    event_id=row.event_id,
-                    message_id=row.message_id,
-                    business_message_id=row.business_message_id,
-                    uetr=row.uetr,
-                    end_to_end_id=row.end_to_end_id,
-                    instruction_id=row.instruction_id,
-                    received_at=row.received_at,
-                    event=json.loads(stored) if stored is not None else None,
+                if row is not None:
+                    break
+            if row is None:
+                return None
+            stored = connection.execute(
+                select(outbox.c.value).where(
+                    outbox.c.tenant == tenant, outbox.c.event_id == row.event_id
                 )
-        return None
+            ).scalar_one_or_none()
+        return OriginalPayment(
+            report_id=row.report_id,
+            event_id=row.event_id,
+            message_id=row.message_id,
+            business_message_id=row.business_message_id,
+            uetr=row.uetr,
+            end_to_end_id=row.end_to_end_id,
+            instruction_id=row.instruction_id,
+            received_at=row.received_at,
+            event=json.loads(stored) if stored is not None else None,
+        )
 
     def delivered(self, tenant: str, message_id: str) -> bool:
         """Whether the message was already delivered (a redelivered event is skipped)."""
