@@ -3,9 +3,9 @@
 :meth:`InboundService.submit` runs the idempotency protocol around the inbound
 pipeline and the store's single transaction:
 
-1. claim ``(tenant, Idempotency-Key)``: a replay answers with the stored
-   response; a different payload under the same key is refused (422); a claim
-   still being processed is a conflict (409);
+1. look up ``(tenant, Idempotency-Key)``: a replay answers with the stored response;
+   a different payload under the same key is refused (422); the same key still
+   being processed by this process is a conflict (409);
 2. run the pipeline (detect, parse, validate, map, rules), with the duplicate
    business message id check (``business.duplicate_message``), the tenant's rule
    selection (its scheme packs, pack parameters, own rules and per-day totals from
@@ -13,20 +13,28 @@ pipeline and the store's single transaction:
 3. refuse message types the tenant may not send (403) without storing anything,
    unless the tenant relaxes ``message_not_allowed``;
 4. commit report + outbox rows + per-day totals + idempotent response in one
-   transaction, then answer 202 (accepted) or 422 (rejected, with the full report).
+   transaction, shared with concurrent requests (group commit,
+   :meth:`gateway.store.Store.commit_grouped`), then answer 202 (accepted) or 422
+   (rejected, with the full report).
 
-A commit can lose a race: another key accepted the same business message id, or
-another message took a per-day total close enough to its limit that this one
-would cross it (the store re-checks the limit under a lock). The message is then
-judged again, against the new state, and answered with that judgement (422 with
-``business.duplicate_message`` or ``tenant.daily_limit``); the receipt time stays
-the same. Any failure before the commit releases the claim: nothing partial
-stays behind.
+Nothing is written before the commit, so a request that fails or dies on the way
+leaves nothing behind and its key stays free for the retry. The key itself is
+claimed by the commit (the idempotency record is part of it): when another process
+committed the same key first, this request answers like a replay of that one (or
+422 for a different payload), and nothing of it is stored.
+
+A commit can also lose a race on the business message id (another key accepted the
+same one) or on a per-day total (another message took it close enough to its limit
+that this one would cross it; the store re-checks the limit under a lock). The
+message is then judged again, against the new state, and answered with that
+judgement (422 with ``business.duplicate_message`` or ``tenant.daily_limit``); the
+receipt time stays the same.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,8 +47,9 @@ from gateway.detect import Detection
 from gateway.pipeline import Gateway, InboundResult
 from gateway.report import Finding, Outcome, Severity, finding
 from gateway.store import DuplicateBusinessMessage, Store
+from gateway.store.inbound_write import InboundCommit
 from gateway.store.lifecycle import payment_rows
-from gateway.store.store import StoreUnavailable
+from gateway.store.store import STALE_CLAIM, IdempotencyKeyTaken, StoreUnavailable
 from gateway.tenants import Relaxation, Tenant
 
 __all__ = ["DATASCHEMA", "InboundService", "SubmitResult"]
@@ -62,11 +71,33 @@ class SubmitResult:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def _key_reused() -> SubmitResult:
+    return SubmitResult(
+        422,
+        problem=(
+            "idempotency-key-reused",
+            "This Idempotency-Key was already used with a different payload.",
+        ),
+    )
+
+
+def _in_progress() -> SubmitResult:
+    return SubmitResult(
+        409,
+        problem=(
+            "request-in-progress",
+            "A request with this Idempotency-Key is still being processed.",
+        ),
+    )
+
+
 class InboundService:
     def __init__(self, gateway: Gateway, store: Store, *, source: str = "/isogw") -> None:
         self.gateway = gateway
         self.store = store
         self.source = source
+        self._inflight: set[tuple[str, str]] = set()  # (tenant, key) being processed here
+        self._inflight_lock = threading.Lock()
 
     def submit(
         self,
@@ -78,34 +109,46 @@ class InboundService:
         channel: str = "http",
     ) -> SubmitResult:
         digest = hashlib.sha256(payload).hexdigest()
-        claim = self.store.claim(tenant.id, idempotency_key, digest, datetime.now(UTC))
-        if claim.kind == "replay":
-            assert claim.response_status is not None and claim.response_body is not None
-            return SubmitResult(claim.response_status, claim.response_body, replayed=True)
-        if claim.kind == "mismatch":
-            return SubmitResult(
-                422,
-                problem=(
-                    "idempotency-key-reused",
-                    "This Idempotency-Key was already used with a different payload.",
-                ),
-            )
-        if claim.kind == "in_progress":
-            return SubmitResult(
-                409,
-                problem=(
-                    "request-in-progress",
-                    "A request with this Idempotency-Key is still being processed.",
-                ),
-            )
+        answered = self._answered(tenant.id, idempotency_key, digest)
+        if answered is not None:
+            return answered
+        slot = (tenant.id, idempotency_key)
+        with self._inflight_lock:
+            busy = slot in self._inflight
+            self._inflight.add(slot)
+        if busy:
+            return _in_progress()
         try:
-            return self._process(tenant, idempotency_key, payload, correlation_id, channel)
-        except BaseException:
-            self.store.release_claim(tenant.id, idempotency_key)
-            raise
+            return self._process(tenant, idempotency_key, digest, payload, correlation_id, channel)
+        finally:
+            with self._inflight_lock:
+                self._inflight.discard(slot)
+
+    def _answered(self, tenant: str, key: str, digest: str) -> SubmitResult | None:
+        """The answer already stored under the key (a replay, or 422 for another payload);
+        ``None`` when the key is free."""
+        stored = self.store.idempotent_answer(tenant, key)
+        if stored is None:
+            return None
+        if stored.payload_sha256 != digest:
+            return _key_reused()
+        if stored.state == "done":
+            assert stored.response_status is not None and stored.response_body is not None
+            return SubmitResult(stored.response_status, stored.response_body, replayed=True)
+        # an unfinished record of an earlier release: taken over once stale
+        if datetime.now(UTC) - stored.updated_at <= STALE_CLAIM:
+            return _in_progress()
+        self.store.drop_stale_claim(tenant, key, datetime.now(UTC) - STALE_CLAIM)
+        return None
 
     def _process(
-        self, tenant: Tenant, key: str, payload: bytes, correlation_id: str, channel: str
+        self,
+        tenant: Tenant,
+        key: str,
+        digest: str,
+        payload: bytes,
+        correlation_id: str,
+        channel: str,
     ) -> SubmitResult:
         received_at = datetime.now(UTC)
         selection = tenant.rule_selection(spent=spent_lookup(self.store, tenant.id))
@@ -129,7 +172,6 @@ class InboundService:
                 and report.message_id is not None
                 and not tenant.allows(report.message_id)
             ):
-                self.store.release_claim(tenant.id, key)
                 return SubmitResult(
                     403,
                     problem=(
@@ -152,23 +194,31 @@ class InboundService:
                     received_at=report.received_at,
                     source=self.source,
                 )
-            daily = tenant.daily_amounts(result.events, received_at) if accepted else None
+            commit = InboundCommit(
+                tenant=tenant.id,
+                idempotency_key=key,
+                payload_sha256=digest,
+                report=report,
+                correlation_id=correlation_id,
+                payload=payload if tenant.store_payload else None,
+                response_status=status,
+                response_body=body,
+                rows=rows,
+                register_business_id=report.business_message_id if accepted else None,
+                daily=tenant.daily_amounts(result.events, received_at) if accepted else None,
+                payments=payment_rows(tenant.id, report, result.events) if accepted else (),
+            )
             try:
-                self.store.commit_inbound(
-                    tenant=tenant.id,
-                    idempotency_key=key,
-                    report=report,
-                    correlation_id=correlation_id,
-                    payload=payload if tenant.store_payload else None,
-                    rows=rows,
-                    register_business_id=report.business_message_id if accepted else None,
-                    response_status=status,
-                    response_body=body,
-                    daily=daily,
-                    payments=payment_rows(tenant.id, report, result.events) if accepted else [],
-                )
+                self.store.commit_grouped(commit)
             except (DuplicateBusinessMessage, DailyLimitExceeded):
                 continue  # another message won the race: judge again, against the new state
+            except IdempotencyKeyTaken:
+                answered = self._answered(tenant.id, key, digest)
+                if answered is None:  # the other record was a stale claim, since dropped
+                    raise StoreUnavailable(
+                        f"the idempotency key of tenant {tenant.id} changed hands twice"
+                    ) from None
+                return answered
             return SubmitResult(status, body, result=result)
         raise StoreUnavailable(
             f"the commit lost {ATTEMPTS} races with concurrent messages of tenant {tenant.id}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -156,16 +157,57 @@ def test_idempotent_replay_and_key_reuse(api: ApiEnv) -> None:
     assert counts(api)[0] == 1
 
 
-def test_concurrent_duplicate_is_409(api: ApiEnv) -> None:
+def _unfinished_record(api: ApiEnv, idem: str, age: timedelta) -> None:
+    """An unfinished ``processing`` record, as earlier releases left while processing."""
     import hashlib
-    from datetime import UTC, datetime
 
+    stamp = datetime.now(UTC) - age
+    with api.store.engine.begin() as connection:
+        connection.execute(
+            idempotency.insert().values(
+                tenant="EMEA", key=idem, payload_sha256=hashlib.sha256(VALID).hexdigest(),
+                state="processing", created_at=stamp, updated_at=stamp,
+            )
+        )  # fmt: skip
+
+
+def test_a_key_still_being_processed_is_409(api: ApiEnv) -> None:
     idem = key()
-    claim = api.store.claim("EMEA", idem, hashlib.sha256(VALID).hexdigest(), datetime.now(UTC))
-    assert claim.kind == "new"  # another worker is processing this key
+    _unfinished_record(api, idem, timedelta(seconds=1))
     response = api.client.post("/v1/messages", content=VALID, headers=api.headers(key=idem))
     assert response.status_code == 409
     assert response.json()["type"] == "/problems/request-in-progress"
+    assert counts(api)[0] == 0
+
+
+def test_a_stale_unfinished_key_is_taken_over(api: ApiEnv) -> None:
+    from gateway.store.store import STALE_CLAIM
+
+    idem = key()
+    _unfinished_record(api, idem, STALE_CLAIM + timedelta(seconds=5))
+    response = api.client.post("/v1/messages", content=VALID, headers=api.headers(key=idem))
+    assert response.status_code == 202
+    again = api.client.post("/v1/messages", content=VALID, headers=api.headers(key=idem))
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == response.content
+
+
+def test_the_same_key_in_flight_in_this_process_is_409(api: ApiEnv) -> None:
+    from gateway.api.deps import Services
+
+    services: Services = api.client.app.state.services  # type: ignore[attr-defined]
+    inbound = services.inbound
+    tenant = services.tenants.get("EMEA")
+    assert tenant is not None
+    idem = key()
+    inbound._inflight.add(("EMEA", idem))  # another request thread is on it
+    try:
+        busy = inbound.submit(tenant, idem, VALID, correlation_id="c")
+    finally:
+        inbound._inflight.discard(("EMEA", idem))
+    assert busy.status == 409 and busy.problem is not None
+    assert busy.problem[0] == "request-in-progress"
+    assert inbound.submit(tenant, idem, VALID, correlation_id="c").status == 202
 
 
 def test_same_business_message_id_under_a_new_key_is_a_duplicate(api: ApiEnv) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from gateway.outbox import LEASE, NewOutboxRow
 from gateway.report import Outcome, Report
-from gateway.store import DuplicateBusinessMessage, Store
+from gateway.store import DuplicateBusinessMessage, IdempotencyKeyTaken, InboundCommit, Store
 from gateway.store.store import STALE_CLAIM
 from gateway.store.tables import metadata
 
@@ -56,19 +56,33 @@ def rows(report_id: str, n: int, tenant: str = "EMEA") -> list[NewOutboxRow]:
     ]
 
 
-def commit(store: Store, rep: Report, key: str, n: int = 2, tenant: str = "EMEA") -> None:
-    assert store.claim(tenant, key, "sha", NOW).kind == "new"
-    store.commit_inbound(
+def inbound(
+    rep: Report,
+    key: str,
+    n: int = 2,
+    tenant: str = "EMEA",
+    *,
+    sha: str = "sha",
+    status: int = 202,
+    body: bytes = b'{"ok":true}',
+    payload: bytes | None = None,
+) -> InboundCommit:
+    return InboundCommit(
         tenant=tenant,
         idempotency_key=key,
+        payload_sha256=sha,
         report=rep,
         correlation_id="c-1",
-        payload=None,
+        payload=payload,
+        response_status=status,
+        response_body=body,
         rows=rows(rep.report_id, n, tenant),
-        register_business_id=rep.business_message_id,
-        response_status=202,
-        response_body=b'{"ok":true}',
+        register_business_id=rep.business_message_id if status == 202 else None,
     )
+
+
+def commit(store: Store, rep: Report, key: str, n: int = 2, tenant: str = "EMEA") -> None:
+    store.commit_inbound(inbound(rep, key, n, tenant))
 
 
 def test_migrations_create_the_declared_schema(store: Store) -> None:
@@ -79,61 +93,93 @@ def test_migrations_create_the_declared_schema(store: Store) -> None:
     store.migrate()  # idempotent
 
 
-def test_idempotency_claim_replay_mismatch_in_progress(store: Store) -> None:
-    assert store.claim("EMEA", "key-1", "sha-a", NOW).kind == "new"
-    assert store.claim("EMEA", "key-1", "sha-a", NOW).kind == "in_progress"
-    assert store.claim("EMEA", "key-1", "sha-b", NOW).kind == "mismatch"
-    assert store.claim("NA", "key-1", "sha-b", NOW).kind == "new"  # scoped by tenant
-    rep = report()
-    store.commit_inbound(
-        tenant="EMEA", idempotency_key="key-1", report=rep, correlation_id="c",
-        payload=b"<x/>", rows=[], register_business_id=None, response_status=422,
-        response_body=b"body",
-    )  # fmt: skip
-    claim = store.claim("EMEA", "key-1", "sha-a", NOW)
-    assert (claim.kind, claim.response_status, claim.response_body) == ("replay", 422, b"body")
+def test_idempotent_answer_is_stored_with_the_message(store: Store) -> None:
+    assert store.idempotent_answer("EMEA", "key-1") is None
+    rep = report(business_id=None)
+    store.commit_inbound(inbound(rep, "key-1", 0, sha="sha-a", status=422, body=b"body"))
+    answer = store.idempotent_answer("EMEA", "key-1")
+    assert answer is not None
+    assert (answer.payload_sha256, answer.state) == ("sha-a", "done")
+    assert (answer.response_status, answer.response_body) == (422, b"body")
+    assert store.idempotent_answer("NA", "key-1") is None  # scoped by tenant
+    # a second message under the key is refused and nothing of it is stored
+    again = report(business_id="OTHER")
+    with pytest.raises(IdempotencyKeyTaken):
+        store.commit_inbound(inbound(again, "key-1", 2, sha="sha-b"))
+    assert store.get_report("EMEA", again.report_id) is None
+    assert store.seen_business_message("EMEA", "OTHER") is None
+    assert store.fetch_pending(100, NOW + timedelta(seconds=1)) == []
 
 
-def test_release_removes_only_unfinished_claims(store: Store) -> None:
-    store.claim("EMEA", "k", "sha", NOW)
-    store.release_claim("EMEA", "k")
-    assert store.claim("EMEA", "k", "other-sha", NOW).kind == "new"
+def test_only_stale_unfinished_records_are_dropped(store: Store) -> None:
+    from gateway.store.tables import idempotency
+
+    with store.engine.begin() as connection:
+        for key in ("old", "done"):
+            connection.execute(
+                idempotency.insert().values(
+                    tenant="EMEA", key=key, payload_sha256="sha",
+                    state="processing" if key == "old" else "done", response_status=202,
+                    response_body=b"", created_at=NOW, updated_at=NOW,
+                )
+            )  # fmt: skip
+    store.drop_stale_claim("EMEA", "old", NOW)  # not older than NOW: kept
+    assert store.idempotent_answer("EMEA", "old") is not None
+    store.drop_stale_claim("EMEA", "old", NOW + STALE_CLAIM)
+    assert store.idempotent_answer("EMEA", "old") is None
+    store.drop_stale_claim("EMEA", "done", NOW + STALE_CLAIM)  # answers stay
+    assert store.idempotent_answer("EMEA", "done") is not None
 
 
-def test_stale_claim_can_be_taken_over(store: Store) -> None:
-    store.claim("EMEA", "k", "sha", NOW)
-    assert store.claim("EMEA", "k", "sha", NOW + timedelta(seconds=5)).kind == "in_progress"
-    later = NOW + STALE_CLAIM + timedelta(seconds=1)
-    assert store.claim("EMEA", "k", "sha", later).kind == "new"
-
-
-def test_concurrent_claims_let_exactly_one_through(store: Store) -> None:
+def test_concurrent_commits_under_one_key_let_exactly_one_through(store: Store) -> None:
     results: list[str] = []
     barrier = threading.Barrier(8)
 
-    def worker() -> None:
+    def worker(i: int) -> None:
         barrier.wait()
-        results.append(store.claim("EMEA", "same", "sha", NOW).kind)
+        try:
+            store.commit_grouped(inbound(report(business_id=f"B{i}"), "same", 1))
+            results.append("stored")
+        except IdempotencyKeyTaken:
+            results.append("taken")
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == ["in_progress"] * 7 + ["new"]
+    assert sorted(results) == ["stored"] + ["taken"] * 7
+    assert len(store.fetch_pending(100, NOW + timedelta(seconds=1))) == 1
+
+
+def test_a_group_commit_refuses_only_the_message_concerned(store: Store) -> None:
+    commit(store, report(business_id="TAKEN"), "first", n=1)
+    group = [
+        inbound(report(business_id="G1"), "g1", 2),
+        inbound(report(business_id="TAKEN"), "g2", 2),  # business id already accepted
+        inbound(report(business_id="G3"), "first", 2),  # idempotency key already used
+        inbound(report(business_id=None), "g4", 1),
+    ]
+    outcomes = store.commit_inbound_group(group)
+    assert outcomes[0] is None and outcomes[3] is None
+    assert isinstance(outcomes[1], DuplicateBusinessMessage)
+    assert isinstance(outcomes[2], IdempotencyKeyTaken)
+    assert store.get_report("EMEA", group[0].report.report_id) is not None
+    assert store.get_report("EMEA", group[1].report.report_id) is None
+    assert store.get_report("EMEA", group[2].report.report_id) is None
+    assert len(store.fetch_pending(100, NOW + timedelta(seconds=1))) == 1 + 2 + 1
+    # a group without conflicts is one transaction for all
+    clean = [inbound(report(business_id=f"C{i}"), f"c{i}", 1) for i in range(5)]
+    assert store.commit_inbound_group(clean) == [None] * 5
+    assert len(store.fetch_pending(100, NOW + timedelta(seconds=2))) == 5
 
 
 def test_commit_is_one_transaction(store: Store) -> None:
     first = report(business_id="DUP")
     commit(store, first, "a", n=3)
     second = report(business_id="DUP")
-    store.claim("EMEA", "b", "sha", NOW)
     with pytest.raises(DuplicateBusinessMessage):
-        store.commit_inbound(
-            tenant="EMEA", idempotency_key="b", report=second, correlation_id="c", payload=None,
-            rows=rows(second.report_id, 2), register_business_id="DUP", response_status=202,
-            response_body=b"",
-        )  # fmt: skip
+        store.commit_inbound(inbound(second, "b", 2))
     # nothing of the failed transaction is visible: no report, no outbox rows
     assert store.get_report("EMEA", second.report_id) is None
     assert len(store.fetch_pending(100, NOW + timedelta(seconds=1))) == 3
@@ -195,11 +241,7 @@ def test_outbox_lifecycle(store: Store) -> None:
 
 def test_payload_is_stored_only_when_asked(store: Store) -> None:
     rep = report(business_id=None)
-    store.claim("EMEA", "k", "sha", NOW)
-    store.commit_inbound(
-        tenant="EMEA", idempotency_key="k", report=rep, correlation_id="c", payload=None, rows=[],
-        register_business_id=None, response_status=202, response_body=b"",
-    )  # fmt: skip
+    store.commit_inbound(inbound(rep, "k", 0))
     from sqlalchemy import select
 
     from gateway.store.tables import reports

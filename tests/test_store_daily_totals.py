@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from gateway.daily_totals import DailyAmounts, DailyLimitExceeded, DailyTotals, spent_lookup
-from gateway.store import Store
+from gateway.store import InboundCommit, Store
 from tests.test_store import NOW, report, rows
 
 DAY = date(2026, 11, 26)
@@ -81,11 +81,12 @@ def test_concurrent_additions_never_cross_the_limit(store: Store) -> None:
 
 def _commit(store: Store, key: str, daily: DailyAmounts | None) -> str:
     rep = report(business_id=key)
-    assert store.claim("EMEA", key, "sha", NOW).kind == "new"
     store.commit_inbound(
-        tenant="EMEA", idempotency_key=key, report=rep, correlation_id="c", payload=None,
-        rows=rows(rep.report_id, 1), register_business_id=key, response_status=202,
-        response_body=b"{}", daily=daily,
+        InboundCommit(
+            tenant="EMEA", idempotency_key=key, payload_sha256="sha", report=rep,
+            correlation_id="c", payload=None, response_status=202, response_body=b"{}",
+            rows=rows(rep.report_id, 1), register_business_id=key, daily=daily,
+        )
     )  # fmt: skip
     return rep.report_id
 
@@ -97,10 +98,10 @@ def test_totals_commit_with_the_report_or_not_at_all(store: Store) -> None:
     assert store.daily_total("EMEA", DAY, "EUR") == 70
     with pytest.raises(DailyLimitExceeded):
         _commit(store, "b", DailyAmounts(DAY, {"EUR": Decimal(31)}, limit))
-    # nothing of the refused message is stored; its claim is still open for a retry
+    # nothing of the refused message is stored; its key is still free for a retry
     assert store.daily_total("EMEA", DAY, "EUR") == 70
     assert store.seen_business_message("EMEA", "b") is None
     assert len(store.fetch_pending(100, NOW + timedelta(seconds=1))) == 1
-    assert store.claim("EMEA", "b", "sha", NOW).kind == "in_progress"
+    assert store.idempotent_answer("EMEA", "b") is None
     _commit(store, "c", None)  # a rejected message adds nothing
     assert store.daily_total("EMEA", DAY, "EUR") == 70

@@ -3,6 +3,13 @@ default, PostgreSQL in production). See :class:`gateway.store.store.Store`."""
 
 from __future__ import annotations
 
-from gateway.store.store import Claim, DuplicateBusinessMessage, ReportPage, Store
+from gateway.store.inbound_write import InboundCommit
+from gateway.store.store import DuplicateBusinessMessage, IdempotencyKeyTaken, ReportPage, Store
 
-__all__ = ["Claim", "DuplicateBusinessMessage", "ReportPage", "Store"]
+__all__ = [
+    "DuplicateBusinessMessage",
+    "IdempotencyKeyTaken",
+    "InboundCommit",
+    "ReportPage",
+    "Store",
+]

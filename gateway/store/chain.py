@@ -27,7 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +50,7 @@ __all__ = [
     "ChainKind",
     "ChainSigner",
     "append",
+    "append_many",
     "append_report",
     "append_review",
     "canonical",
@@ -217,6 +218,23 @@ def append(
     now: datetime | None = None,
 ) -> ChainEntry:
     """Append one entry inside the caller's transaction, holding the tenant's head lock."""
+    return append_many(
+        connection, tenant, [(kind, record_id, record_digest)], signer=signer, now=now
+    )[0]
+
+
+def append_many(
+    connection: Connection,
+    tenant: str,
+    records: Sequence[tuple[ChainKind, str, str]],
+    *,
+    signer: ChainSigner | None = None,
+    now: datetime | None = None,
+) -> list[ChainEntry]:
+    """Append ``(kind, record id, record digest)`` entries in order inside the caller's
+    transaction, holding the tenant's head lock; the head moves (and is signed) once."""
+    if not records:
+        return []
     now = now or datetime.now(UTC)
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     connection.execute(
@@ -229,33 +247,41 @@ def append(
         .where(chain_heads.c.tenant == tenant)
         .with_for_update()
     ).one()
-    seq = int(head.seq) + 1
-    digest = entry_hash(tenant, seq, kind, record_id, record_digest, head.hash)
-    entry = ChainEntry(tenant, seq, kind, record_id, record_digest, head.hash, digest)
+    seq, previous = int(head.seq), str(head.hash)
+    entries = []
+    for kind, record_id, record_digest in records:
+        seq += 1
+        digest = entry_hash(tenant, seq, kind, record_id, record_digest, previous)
+        entries.append(ChainEntry(tenant, seq, kind, record_id, record_digest, previous, digest))
+        previous = digest
     connection.execute(
-        chain_entries.insert().values(
-            tenant=tenant,
-            seq=seq,
-            kind=kind,
-            record_id=record_id,
-            record_sha256=record_digest,
-            prev_hash=head.hash,
-            hash=digest,
-            created_at=now,
-        )
+        chain_entries.insert(),
+        [
+            {
+                "tenant": tenant,
+                "seq": entry.seq,
+                "kind": entry.kind,
+                "record_id": entry.record_id,
+                "record_sha256": entry.record_sha256,
+                "prev_hash": entry.prev_hash,
+                "hash": entry.hash,
+                "created_at": now,
+            }
+            for entry in entries
+        ],
     )
     connection.execute(
         update(chain_heads)
         .where(chain_heads.c.tenant == tenant)
         .values(
             seq=seq,
-            hash=digest,
-            signature=signer.sign(head_message(tenant, seq, digest)) if signer else None,
+            hash=previous,
+            signature=signer.sign(head_message(tenant, seq, previous)) if signer else None,
             key_id=signer.key_id if signer else None,
             updated_at=now,
         )
     )
-    return entry
+    return entries
 
 
 def append_report(

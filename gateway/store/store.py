@@ -3,14 +3,14 @@
 Invariants it keeps:
 
 * :meth:`Store.commit_inbound` writes the report, its outbox rows, the accepted
-  business message id and the final idempotency response in **one transaction**:
-  either all of it is durable or none of it is (DESIGN.md §5: a 2xx means durable).
-* Idempotency keys are scoped by tenant. :meth:`Store.claim` inserts a
-  ``processing`` record; a concurrent second claim sees it (409), a replay after
-  completion gets the stored response, a different payload under the same key is
-  refused. A claim left ``processing`` by a crashed worker may be taken over after
-  :data:`STALE_CLAIM`. :meth:`Store.release_claim` removes a claim that produced no
-  stored response (4xx before processing, 5xx), so nothing partial stays behind.
+  business message id and the idempotent answer in **one transaction**: either all of
+  it is durable or none of it is (DESIGN.md §5: a 2xx means durable).
+  :meth:`Store.commit_grouped` does the same through a group commit: concurrent
+  messages share one transaction and one fsync (:mod:`gateway.store.group_commit`),
+  and a message refused inside a group is retried alone, so only it is refused.
+* Idempotency keys are scoped by tenant. The answer to a key is stored with the
+  message it answered (:meth:`Store.idempotent_answer` reads it back); a second
+  commit under a key already stored fails with :class:`IdempotencyKeyTaken`.
 * Every read is filtered by tenant: another tenant's report id is simply absent.
 * Every report is indexed by its finding codes and appended to its tenant's hash chain
   in its own transaction (:mod:`gateway.store.findings_index`, :mod:`gateway.store.chain`).
@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -42,6 +43,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -50,29 +52,33 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from gateway.daily_totals import DailyAmounts, check_limits
+from gateway.daily_totals import DailyAmounts, DailyLimitExceeded
 from gateway.errors import GatewayError
-from gateway.outbox import LEASE, NewOutboxRow, OutboxRow, OutboxStatus
-from gateway.report import Report
-from gateway.store.chain import ChainSigner, append_report
-from gateway.store.findings_index import insert_finding_terms
-from gateway.store.lifecycle import insert_payments
+from gateway.outbox import LEASE, OutboxRow, OutboxStatus
+from gateway.store.chain import ChainSigner
+from gateway.store.group_commit import GroupCommitter
+from gateway.store.inbound_write import InboundCommit, add_daily, write_inbound
 from gateway.store.tables import business_messages, daily_totals, idempotency, outbox, reports
 
 __all__ = [
     "STALE_CLAIM",
-    "Claim",
     "DuplicateBusinessMessage",
+    "IdempotencyKeyTaken",
+    "InboundCommit",
     "ReportPage",
     "Store",
     "StoreUnavailable",
+    "StoredAnswer",
 ]
 
 STALE_CLAIM = timedelta(minutes=5)
+#: Connections kept open per process: one per request thread (the HTTP server runs up to
+#: 40) would be more than the reads need; connections beyond it are opened for a burst
+#: and closed again (on SQLite each new one also sets its pragmas).
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -86,11 +92,38 @@ class DuplicateBusinessMessage(GatewayError):
     """Another accepted message of this tenant already carries the business message id."""
 
 
+class IdempotencyKeyTaken(GatewayError):
+    """A message was already committed under this tenant's idempotency key."""
+
+
 @dataclass(frozen=True, slots=True)
-class Claim:
-    kind: Literal["new", "replay", "mismatch", "in_progress"]
-    response_status: int | None = None
-    response_body: bytes | None = None
+class StoredAnswer:
+    """What is stored under an idempotency key: ``state`` ``done`` with the answer, or
+    ``processing`` (an unfinished record left by earlier releases)."""
+
+    payload_sha256: str
+    state: str
+    response_status: int | None
+    response_body: bytes | None
+    updated_at: datetime
+
+
+_ANSWER = select(
+    idempotency.c.payload_sha256,
+    idempotency.c.state,
+    idempotency.c.response_status,
+    idempotency.c.response_body,
+    idempotency.c.updated_at,
+).where(idempotency.c.tenant == bindparam("tenant"), idempotency.c.key == bindparam("key"))
+_SEEN = select(business_messages.c.report_id).where(
+    business_messages.c.tenant == bindparam("tenant"),
+    business_messages.c.business_message_id == bindparam("business_message_id"),
+)
+_DAILY = select(daily_totals.c.amount).where(
+    daily_totals.c.tenant == bindparam("tenant"),
+    daily_totals.c.day == bindparam("day"),
+    daily_totals.c.currency == bindparam("currency"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +150,6 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _encode_headers(headers: tuple[tuple[str, bytes], ...]) -> str:
-    return json.dumps([[name, base64.b64encode(value).decode()] for name, value in headers])
-
-
 def _decode_headers(text: str) -> tuple[tuple[str, bytes], ...]:
     return tuple((name, base64.b64decode(value)) for name, value in json.loads(text))
 
@@ -144,19 +173,29 @@ class Store:
         self.url = url
         #: signs the tenant's chain head at each commit (gateway.store.chain), when set
         self.chain_signer: ChainSigner | None = None
+        self._committer: GroupCommitter[InboundCommit] | None = None
+        self._committer_lock = threading.Lock()
         if url.startswith("sqlite"):
             database = url.split("///", 1)[-1]
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+            on_disk = "///" in url and database not in ("", ":memory:")
+            pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if on_disk else {}
             self.engine: Engine = create_engine(
-                url, connect_args={"check_same_thread": False, "timeout": 30}
+                url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            self.engine = create_engine(
+                url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+            )
 
     def close(self) -> None:
+        with self._committer_lock:
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.close()
         self.engine.dispose()
 
     # -- schema ------------------------------------------------------------------
@@ -193,231 +232,109 @@ class Store:
 
     # -- idempotency ---------------------------------------------------------------
 
-    def claim(self, tenant: str, key: str, payload_sha256: str, now: datetime) -> Claim:
+    def idempotent_answer(self, tenant: str, key: str) -> StoredAnswer | None:
+        """The stored answer under ``(tenant, key)``, if a message was committed under it."""
         try:
-            with self._begin() as connection:
-                connection.execute(
-                    idempotency.insert().values(
-                        tenant=tenant,
-                        key=key,
-                        payload_sha256=payload_sha256,
-                        state="processing",
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            return Claim("new")
-        except IntegrityError:
-            pass
-        with self._begin() as connection:
-            row = connection.execute(
-                select(idempotency).where(idempotency.c.tenant == tenant, idempotency.c.key == key)
-            ).first()
-            if row is None:  # released between our insert and this read: try once more
-                return self.claim(tenant, key, payload_sha256, now)
-            if row.payload_sha256 != payload_sha256:
-                return Claim("mismatch")
-            if row.state == "done":
-                return Claim("replay", row.response_status, row.response_body)
-            if now - row.updated_at > STALE_CLAIM:
-                taken = connection.execute(
-                    update(idempotency)
-                    .where(
-                        idempotency.c.tenant == tenant,
-                        idempotency.c.key == key,
-                        idempotency.c.updated_at == row.updated_at,
-                    )
-                    .values(updated_at=now)
-                )
-                if taken.rowcount == 1:
-                    return Claim("new")
-            return Claim("in_progress")
+            with self.engine.connect() as connection:
+                row = connection.execute(_ANSWER, {"tenant": tenant, "key": key}).first()
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+        if row is None:
+            return None
+        return StoredAnswer(
+            row.payload_sha256,
+            row.state,
+            row.response_status,
+            bytes(row.response_body) if row.response_body is not None else None,
+            row.updated_at,
+        )
 
-    def release_claim(self, tenant: str, key: str) -> None:
+    def drop_stale_claim(self, tenant: str, key: str, before: datetime) -> None:
+        """Remove an unfinished ``processing`` record older than ``before`` (written by
+        releases before answers were stored with their message)."""
         with self._begin() as connection:
             connection.execute(
                 delete(idempotency).where(
                     idempotency.c.tenant == tenant,
                     idempotency.c.key == key,
                     idempotency.c.state == "processing",
+                    idempotency.c.updated_at < before,
                 )
             )
 
     def seen_business_message(self, tenant: str, business_message_id: str) -> str | None:
         with self.engine.connect() as connection:
             found = connection.execute(
-                select(business_messages.c.report_id).where(
-                    business_messages.c.tenant == tenant,
-                    business_messages.c.business_message_id == business_message_id,
-                )
+                _SEEN, {"tenant": tenant, "business_message_id": business_message_id}
             ).scalar()
         return str(found) if found is not None else None
 
     # -- the inbound transaction ------------------------------------------------------
 
-    def commit_inbound(
-        self,
-        *,
-        tenant: str,
-        idempotency_key: str,
-        report: Report,
-        correlation_id: str,
-        payload: bytes | None,
-        rows: list[NewOutboxRow],
-        register_business_id: str | None,
-        response_status: int,
-        response_body: bytes,
-        daily: DailyAmounts | None = None,
-        payments: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """Report + outbox rows + business id + per-day totals + payments index
-        (:func:`gateway.store.lifecycle.payment_rows`) + findings index + hash chain
-        entry (:mod:`gateway.store.chain`) + idempotent response, one transaction.
-        ``daily``: an accepted message's amounts, added to the tenant's per-day totals
-        (:class:`DailyLimitExceeded` if a limit would be crossed: then nothing is
-        stored)."""
-        now = datetime.now(UTC)
+    def commit_inbound(self, commit: InboundCommit) -> None:
+        """Report + outbox rows + business id + per-day totals + payments index +
+        findings index + hash chain entry + idempotent answer of one message, one
+        transaction (:func:`gateway.store.inbound_write.write_inbound`). Raises
+        :class:`DuplicateBusinessMessage`, :class:`IdempotencyKeyTaken` or
+        :class:`~gateway.daily_totals.DailyLimitExceeded` when the write is refused
+        (then nothing is stored), :class:`StoreUnavailable` when the database is."""
         try:
             with self._begin() as connection:
-                connection.execute(
-                    reports.insert().values(
-                        id=report.report_id,
-                        tenant=tenant,
-                        received_at=report.received_at,
-                        channel=report.channel,
-                        correlation_id=correlation_id,
-                        message_id=report.message_id,
-                        business_message_id=report.business_message_id,
-                        outcome=report.outcome.value,
-                        payload_sha256=report.payload_sha256,
-                        payload_size=report.payload_size,
-                        report=report.model_dump_json(),
-                        payload=payload,
-                    )
-                )
-                if register_business_id is not None:
-                    connection.execute(
-                        business_messages.insert().values(
-                            tenant=tenant,
-                            business_message_id=register_business_id,
-                            report_id=report.report_id,
-                            created_at=now,
-                        )
-                    )
-                if rows:
-                    connection.execute(
-                        outbox.insert(),
-                        [
-                            {
-                                "tenant": row.tenant,
-                                "event_id": row.event_id,
-                                "topic": row.topic,
-                                "key": row.key,
-                                "headers": _encode_headers(row.headers),
-                                "value": row.value,
-                                "report_id": row.report_id,
-                                "status": "pending",
-                                "attempts": 0,
-                                "created_at": now,
-                                "next_attempt_at": now,
-                            }
-                            for row in rows
-                        ],
-                    )
-                if daily is not None:
-                    self._add_daily(connection, tenant, daily, now)
-                insert_payments(connection, payments or [])
-                findings = [item.model_dump() for item in report.findings]
-                insert_finding_terms(
-                    connection, tenant, report.report_id, report.received_at, findings
-                )
-                append_report(connection, tenant, report.report_id, self.chain_signer)
-                done = connection.execute(
-                    update(idempotency)
-                    .where(idempotency.c.tenant == tenant, idempotency.c.key == idempotency_key)
-                    .values(
-                        state="done",
-                        response_status=response_status,
-                        response_body=response_body,
-                        report_id=report.report_id,
-                        updated_at=now,
-                    )
-                )
-                if done.rowcount != 1:
-                    raise StoreUnavailable("idempotency claim vanished before commit")
+                write_inbound(connection, [commit], signer=self.chain_signer)
         except IntegrityError as exc:
-            if register_business_id is not None and "business_messages" in str(exc.orig).lower():
-                raise DuplicateBusinessMessage(register_business_id) from exc
-            if register_business_id is not None and self.seen_business_message(
-                tenant, register_business_id
-            ):
-                raise DuplicateBusinessMessage(register_business_id) from exc
-            raise StoreUnavailable(f"write refused: {exc.orig}") from exc
+            raise self._refusal(commit, exc) from exc
+
+    def commit_inbound_group(self, commits: Sequence[InboundCommit]) -> list[Exception | None]:
+        """Commit several messages in one transaction; each one's outcome (``None``:
+        stored). When the group is refused (a key taken, a limit crossed), each message
+        is committed alone, so only those concerned are refused."""
+        if len(commits) > 1:
+            try:
+                with self._begin() as connection:
+                    write_inbound(connection, commits, signer=self.chain_signer)
+                return [None] * len(commits)
+            except (IntegrityError, DailyLimitExceeded):
+                pass
+            except StoreUnavailable as exc:
+                return [exc] * len(commits)
+        outcomes: list[Exception | None] = []
+        for commit in commits:
+            try:
+                self.commit_inbound(commit)
+                outcomes.append(None)
+            except (GatewayError, DailyLimitExceeded) as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def commit_grouped(self, commit: InboundCommit) -> None:
+        """:meth:`commit_inbound` through the group commit (blocks until durable)."""
+        with self._committer_lock:
+            if self._committer is None:
+                self._committer = GroupCommitter(self.commit_inbound_group)
+            committer = self._committer
+        committer.commit(commit)
+
+    def _refusal(self, commit: InboundCommit, exc: IntegrityError) -> Exception:
+        """Which unique key refused a single message's commit."""
+        if self.idempotent_answer(commit.tenant, commit.idempotency_key) is not None:
+            return IdempotencyKeyTaken(commit.idempotency_key)
+        business_id = commit.register_business_id
+        if business_id is not None and self.seen_business_message(commit.tenant, business_id):
+            return DuplicateBusinessMessage(business_id)
+        return StoreUnavailable(f"write refused: {exc.orig}")
 
     # -- per-day totals (gateway.daily_totals.DailyTotals) -------------------------------
 
     def daily_total(self, tenant: str, day: date, currency: str) -> Decimal:
         with self.engine.connect() as connection:
             found = connection.execute(
-                select(daily_totals.c.amount).where(
-                    daily_totals.c.tenant == tenant,
-                    daily_totals.c.day == day,
-                    daily_totals.c.currency == currency,
-                )
+                _DAILY, {"tenant": tenant, "day": day, "currency": currency}
             ).scalar()
         return found if isinstance(found, Decimal) else Decimal(0)
 
     def add_daily_amounts(self, tenant: str, amounts: DailyAmounts) -> None:
         with self._begin() as connection:
-            self._add_daily(connection, tenant, amounts, datetime.now(UTC))
-
-    @staticmethod
-    def _add_daily(
-        connection: Connection, tenant: str, amounts: DailyAmounts, now: datetime
-    ) -> None:
-        """Create the day's rows if missing, lock them, re-check the limits, add."""
-        if not amounts.amounts:
-            return
-        currencies = sorted(amounts.amounts)  # one lock order: no deadlock between writers
-        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        connection.execute(
-            insert(daily_totals)
-            .values(
-                [
-                    {
-                        "tenant": tenant,
-                        "day": amounts.day,
-                        "currency": currency,
-                        "amount": Decimal(0),
-                        "updated_at": now,
-                    }
-                    for currency in currencies
-                ]
-            )
-            .on_conflict_do_nothing()
-        )
-        locked = connection.execute(
-            select(daily_totals.c.currency, daily_totals.c.amount)
-            .where(
-                daily_totals.c.tenant == tenant,
-                daily_totals.c.day == amounts.day,
-                daily_totals.c.currency.in_(currencies),
-            )
-            .order_by(daily_totals.c.currency)
-            .with_for_update()
-        ).all()
-        current: dict[str, Decimal] = {row.currency: row.amount for row in locked}
-        totals = check_limits(lambda currency: current[currency], amounts)
-        for currency in currencies:
-            connection.execute(
-                update(daily_totals)
-                .where(
-                    daily_totals.c.tenant == tenant,
-                    daily_totals.c.day == amounts.day,
-                    daily_totals.c.currency == currency,
-                )
-                .values(amount=totals[currency], updated_at=now)
-            )
+            add_daily(connection, [(tenant, amounts)], datetime.now(UTC))
 
     # -- reports ------------------------------------------------------------------------
 
