@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DailyAmounts",
     "DailyLimitExceeded",
+    "DailyTotalReader",
     "DailyTotals",
     "MemoryDailyTotals",
     "SpentFn",
@@ -84,6 +85,12 @@ class DailyLimitExceeded(GatewayError):
         self.limit = limit
 
 
+class DailyTotalReader(Protocol):
+    """What :func:`spent_lookup` reads."""
+
+    def daily_total(self, tenant: str, day: date, currency: str) -> Decimal: ...
+
+
 class DailyTotals(Protocol):
     """Running per-day totals of accepted amounts, per tenant and currency."""
 
@@ -97,7 +104,7 @@ class DailyTotals(Protocol):
         ...
 
 
-def spent_lookup(totals: DailyTotals, tenant: str) -> SpentFn:
+def spent_lookup(totals: DailyTotalReader, tenant: str) -> SpentFn:
     """``spent(day, currency)`` of one tenant, for :class:`RuleSelection.spent`."""
 
     def spent(day: date, currency: str) -> Decimal:

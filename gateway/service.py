@@ -49,6 +49,7 @@ from gateway.report import Finding, Outcome, Severity, finding
 from gateway.store import DuplicateBusinessMessage, Store
 from gateway.store.inbound_write import InboundCommit
 from gateway.store.lifecycle import payment_rows
+from gateway.store.reads import Reads
 from gateway.store.store import STALE_CLAIM, IdempotencyKeyTaken, StoreUnavailable
 from gateway.tenants import Relaxation, Tenant
 
@@ -109,25 +110,28 @@ class InboundService:
         channel: str = "http",
     ) -> SubmitResult:
         digest = hashlib.sha256(payload).hexdigest()
-        answered = self._answered(tenant.id, idempotency_key, digest)
-        if answered is not None:
-            return answered
-        slot = (tenant.id, idempotency_key)
-        with self._inflight_lock:
-            busy = slot in self._inflight
-            self._inflight.add(slot)
-        if busy:
-            return _in_progress()
-        try:
-            return self._process(tenant, idempotency_key, digest, payload, correlation_id, channel)
-        finally:
+        with self.store.reads() as reads:  # one connection for the reads before the commit
+            answered = self._answered(reads, tenant.id, idempotency_key, digest)
+            if answered is not None:
+                return answered
+            slot = (tenant.id, idempotency_key)
             with self._inflight_lock:
-                self._inflight.discard(slot)
+                busy = slot in self._inflight
+                self._inflight.add(slot)
+            if busy:
+                return _in_progress()
+            try:
+                return self._process(
+                    reads, tenant, idempotency_key, digest, payload, correlation_id, channel
+                )
+            finally:
+                with self._inflight_lock:
+                    self._inflight.discard(slot)
 
-    def _answered(self, tenant: str, key: str, digest: str) -> SubmitResult | None:
+    def _answered(self, reads: Reads, tenant: str, key: str, digest: str) -> SubmitResult | None:
         """The answer already stored under the key (a replay, or 422 for another payload);
         ``None`` when the key is free."""
-        stored = self.store.idempotent_answer(tenant, key)
+        stored = reads.idempotent_answer(tenant, key)
         if stored is None:
             return None
         if stored.payload_sha256 != digest:
@@ -143,6 +147,7 @@ class InboundService:
 
     def _process(
         self,
+        reads: Reads,
         tenant: Tenant,
         key: str,
         digest: str,
@@ -151,7 +156,7 @@ class InboundService:
         channel: str,
     ) -> SubmitResult:
         received_at = datetime.now(UTC)
-        selection = tenant.rule_selection(spent=spent_lookup(self.store, tenant.id))
+        selection = tenant.rule_selection(spent=spent_lookup(reads, tenant.id))
         relaxed = tenant.relaxed_codes()
         refuse_unlisted = Relaxation.MESSAGE_NOT_ALLOWED not in tenant.relaxations
         for _attempt in range(ATTEMPTS):
@@ -161,7 +166,7 @@ class InboundService:
                 channel=channel,
                 relaxed=relaxed,
                 extra_findings=lambda detection, msg_id: self._duplicates(
-                    tenant, detection, msg_id
+                    reads, tenant, detection, msg_id
                 ),
                 rules=selection,
                 received_at=received_at,
@@ -208,12 +213,13 @@ class InboundService:
                 daily=tenant.daily_amounts(result.events, received_at) if accepted else None,
                 payments=payment_rows(tenant.id, report, result.events) if accepted else (),
             )
+            reads.close()  # the connection goes back to the pool before the commit waits
             try:
                 self.store.commit_grouped(commit)
             except (DuplicateBusinessMessage, DailyLimitExceeded):
                 continue  # another message won the race: judge again, against the new state
             except IdempotencyKeyTaken:
-                answered = self._answered(tenant.id, key, digest)
+                answered = self._answered(reads, tenant.id, key, digest)
                 if answered is None:  # the other record was a stale claim, since dropped
                     raise StoreUnavailable(
                         f"the idempotency key of tenant {tenant.id} changed hands twice"
@@ -225,13 +231,13 @@ class InboundService:
         )
 
     def _duplicates(
-        self, tenant: Tenant, detection: Detection, msg_id: str | None
+        self, reads: Reads, tenant: Tenant, detection: Detection, msg_id: str | None
     ) -> list[Finding]:
         """``business.duplicate_message`` when ``msg_id`` (GrpHdr/MsgId, MT field 20) was
         already accepted for the tenant; MX and MT ids share one namespace per tenant."""
         if msg_id is None:
             return []
-        earlier = self.store.seen_business_message(tenant.id, msg_id)
+        earlier = reads.seen_business_message(tenant.id, msg_id)
         if earlier is None:
             return []
         mt = detection.message_id is not None and detection.message_id.family == "mt"

@@ -14,6 +14,7 @@ from gateway.pipeline import Gateway
 from gateway.rules.tenant_rules import business_day
 from gateway.service import InboundService
 from gateway.store import Store
+from gateway.store.reads import Reads
 from gateway.tenants import TenantRegistry
 from tests.api_fixtures import ApiEnv, make_tenants
 from tests.conftest import FIXTURES
@@ -96,11 +97,17 @@ class _StaleTotals(Store):
         super().__init__(url)
         self.stale_reads = 1
 
-    def daily_total(self, tenant: str, day: date, currency: str) -> Decimal:
-        if self.stale_reads:
-            self.stale_reads -= 1
-            return Decimal(0)
-        return super().daily_total(tenant, day, currency)
+    def reads(self) -> Reads:
+        store = self
+
+        class StaleReads(Reads):
+            def daily_total(self, tenant: str, day: date, currency: str) -> Decimal:
+                if store.stale_reads:
+                    store.stale_reads -= 1
+                    return Decimal(0)
+                return super().daily_total(tenant, day, currency)
+
+        return StaleReads(self.engine)
 
 
 def test_a_commit_that_loses_the_race_is_judged_again(tmp_path: Path, gateway: Gateway) -> None:

@@ -43,7 +43,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
-    bindparam,
     create_engine,
     delete,
     event,
@@ -60,7 +59,8 @@ from gateway.outbox import LEASE, OutboxRow, OutboxStatus
 from gateway.store.chain import ChainSigner
 from gateway.store.group_commit import GroupCommitter
 from gateway.store.inbound_write import InboundCommit, add_daily, write_inbound
-from gateway.store.tables import business_messages, daily_totals, idempotency, outbox, reports
+from gateway.store.reads import Reads, StoredAnswer, StoreUnavailable
+from gateway.store.tables import idempotency, outbox, reports
 
 __all__ = [
     "STALE_CLAIM",
@@ -82,48 +82,12 @@ POOL_OVERFLOW = 20
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-class StoreUnavailable(GatewayError):
-    """The database cannot be reached or refused the write (retriable)."""
-
-    retriable = True
-
-
 class DuplicateBusinessMessage(GatewayError):
     """Another accepted message of this tenant already carries the business message id."""
 
 
 class IdempotencyKeyTaken(GatewayError):
     """A message was already committed under this tenant's idempotency key."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredAnswer:
-    """What is stored under an idempotency key: ``state`` ``done`` with the answer, or
-    ``processing`` (an unfinished record left by earlier releases)."""
-
-    payload_sha256: str
-    state: str
-    response_status: int | None
-    response_body: bytes | None
-    updated_at: datetime
-
-
-_ANSWER = select(
-    idempotency.c.payload_sha256,
-    idempotency.c.state,
-    idempotency.c.response_status,
-    idempotency.c.response_body,
-    idempotency.c.updated_at,
-).where(idempotency.c.tenant == bindparam("tenant"), idempotency.c.key == bindparam("key"))
-_SEEN = select(business_messages.c.report_id).where(
-    business_messages.c.tenant == bindparam("tenant"),
-    business_messages.c.business_message_id == bindparam("business_message_id"),
-)
-_DAILY = select(daily_totals.c.amount).where(
-    daily_totals.c.tenant == bindparam("tenant"),
-    daily_totals.c.day == bindparam("day"),
-    daily_totals.c.currency == bindparam("currency"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,22 +196,14 @@ class Store:
 
     # -- idempotency ---------------------------------------------------------------
 
+    def reads(self) -> Reads:
+        """One request's reads on one connection (close it, or use it as a context)."""
+        return Reads(self.engine)
+
     def idempotent_answer(self, tenant: str, key: str) -> StoredAnswer | None:
         """The stored answer under ``(tenant, key)``, if a message was committed under it."""
-        try:
-            with self.engine.connect() as connection:
-                row = connection.execute(_ANSWER, {"tenant": tenant, "key": key}).first()
-        except OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
-        if row is None:
-            return None
-        return StoredAnswer(
-            row.payload_sha256,
-            row.state,
-            row.response_status,
-            bytes(row.response_body) if row.response_body is not None else None,
-            row.updated_at,
-        )
+        with self.reads() as reads:
+            return reads.idempotent_answer(tenant, key)
 
     def drop_stale_claim(self, tenant: str, key: str, before: datetime) -> None:
         """Remove an unfinished ``processing`` record older than ``before`` (written by
@@ -263,11 +219,8 @@ class Store:
             )
 
     def seen_business_message(self, tenant: str, business_message_id: str) -> str | None:
-        with self.engine.connect() as connection:
-            found = connection.execute(
-                _SEEN, {"tenant": tenant, "business_message_id": business_message_id}
-            ).scalar()
-        return str(found) if found is not None else None
+        with self.reads() as reads:
+            return reads.seen_business_message(tenant, business_message_id)
 
     # -- the inbound transaction ------------------------------------------------------
 
@@ -326,11 +279,8 @@ class Store:
     # -- per-day totals (gateway.daily_totals.DailyTotals) -------------------------------
 
     def daily_total(self, tenant: str, day: date, currency: str) -> Decimal:
-        with self.engine.connect() as connection:
-            found = connection.execute(
-                _DAILY, {"tenant": tenant, "day": day, "currency": currency}
-            ).scalar()
-        return found if isinstance(found, Decimal) else Decimal(0)
+        with self.reads() as reads:
+            return reads.daily_total(tenant, day, currency)
 
     def add_daily_amounts(self, tenant: str, amounts: DailyAmounts) -> None:
         with self._begin() as connection:
