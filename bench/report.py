@@ -104,6 +104,17 @@ def cpu_ceiling(result: dict[str, Any], cores: int) -> str | None:
     )
 
 
+def _concurrent(figures: dict[str, Any] | None) -> str:
+    if not figures:
+        return ""
+    return (
+        f" From {figures['threads']} threads at once ({figures['calls']} calls, answers "
+        f"{figures['statuses']}): {figures['per_s']:,.0f} msgs/s, CPU "
+        f"{figures['cpu_ms_per_call']:.2f} ms per message, commits grouped "
+        f"{figures['mean_group']} messages per transaction on average."
+    )
+
+
 def e2e_section(result: dict[str, Any], cores: int) -> list[str]:
     title = f"### {result['store']}"
     if "not_measured" in result:
@@ -124,7 +135,7 @@ def e2e_section(result: dict[str, Any], cores: int) -> list[str]:
         f"{svc['calls']} timed calls one after another after {svc['warmup_calls']} untimed ones, "
         f"answers {svc['statuses']}): median "
         f"{svc['median_ms']:.2f} ms, p90 {svc['p90_ms']:.2f} ms, CPU {svc['cpu_ms_per_call']:.2f} "
-        f"ms per message.",
+        f"ms per message (each commit alone).{_concurrent(svc.get('concurrent'))}",
         "",
         f"**p99 crosses 50 ms: {p99_crossing(result)}.** {cpu_ceiling(result, cores) or ''}",
         "",

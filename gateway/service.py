@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -109,20 +110,67 @@ class InboundService:
         correlation_id: str,
         channel: str = "http",
     ) -> SubmitResult:
+        """The use case, blocking until the answer is durable (any thread)."""
+        steps = self._steps(tenant, idempotency_key, payload, correlation_id, channel)
+        try:
+            commit = next(steps)
+            while True:
+                try:
+                    self.store.commit_grouped(commit)
+                except Exception as exc:  # the steps decide what a refusal means
+                    commit = steps.throw(exc)
+                else:
+                    commit = steps.send(None)
+        except StopIteration as done:
+            result: SubmitResult = done.value
+            return result
+
+    async def submit_async(
+        self,
+        tenant: Tenant,
+        idempotency_key: str,
+        payload: bytes,
+        *,
+        correlation_id: str,
+        channel: str = "http",
+    ) -> SubmitResult:
+        """The same on the event loop: the pipeline runs here (no thread hop, for small
+        messages), the commit is awaited while the loop serves other requests."""
+        steps = self._steps(tenant, idempotency_key, payload, correlation_id, channel)
+        try:
+            commit = next(steps)
+            while True:
+                try:
+                    await self.store.commit_grouped_async(commit)
+                except Exception as exc:
+                    commit = steps.throw(exc)
+                else:
+                    commit = steps.send(None)
+        except StopIteration as done:
+            result: SubmitResult = done.value
+            return result
+
+    def _steps(
+        self, tenant: Tenant, key: str, payload: bytes, correlation_id: str, channel: str
+    ) -> Generator[InboundCommit, None, SubmitResult]:
+        """Everything but the commit: yields each commit to make and gets its refusal
+        thrown back in; returns the answer."""
         digest = hashlib.sha256(payload).hexdigest()
         with self.store.reads() as reads:  # one connection for the reads before the commit
-            answered = self._answered(reads, tenant.id, idempotency_key, digest)
+            answered = self._answered(reads, tenant.id, key, digest)
             if answered is not None:
                 return answered
-            slot = (tenant.id, idempotency_key)
+            slot = (tenant.id, key)
             with self._inflight_lock:
                 busy = slot in self._inflight
                 self._inflight.add(slot)
             if busy:
                 return _in_progress()
             try:
-                return self._process(
-                    reads, tenant, idempotency_key, digest, payload, correlation_id, channel
+                return (
+                    yield from self._process(
+                        reads, tenant, key, digest, payload, correlation_id, channel
+                    )
                 )
             finally:
                 with self._inflight_lock:
@@ -154,7 +202,7 @@ class InboundService:
         payload: bytes,
         correlation_id: str,
         channel: str,
-    ) -> SubmitResult:
+    ) -> Generator[InboundCommit, None, SubmitResult]:
         received_at = datetime.now(UTC)
         selection = tenant.rule_selection(spent=spent_lookup(reads, tenant.id))
         relaxed = tenant.relaxed_codes()
@@ -215,7 +263,7 @@ class InboundService:
             )
             reads.close()  # the connection goes back to the pool before the commit waits
             try:
-                self.store.commit_grouped(commit)
+                yield commit
             except (DuplicateBusinessMessage, DailyLimitExceeded):
                 continue  # another message won the race: judge again, against the new state
             except IdempotencyKeyTaken:

@@ -95,3 +95,30 @@ def test_close_writes_what_is_queued_then_refuses() -> None:
     assert max(len(group) for group in groups) <= 2
     with pytest.raises(RuntimeError, match="closed"):
         committer.commit(10)
+
+
+def test_an_awaiting_caller_cancelled_does_not_take_its_item_back() -> None:
+    import asyncio
+
+    gate = threading.Event()
+    written: list[int] = []
+
+    def write(items: Sequence[int]) -> list[BaseException | None]:
+        gate.wait(10)
+        written.extend(items)
+        return [None] * len(items)
+
+    committer: GroupCommitter[int] = GroupCommitter(write)
+
+    async def cancelled_caller() -> None:
+        task = asyncio.ensure_future(asyncio.wrap_future(committer.enqueue(7)))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled_caller())
+    gate.set()
+    committer.commit(8)  # the writer survived the cancelled caller
+    committer.close()
+    assert written == [7, 8]

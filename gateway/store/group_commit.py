@@ -1,7 +1,8 @@
 """Group commit: many threads' writes share one transaction and one fsync.
 
 Request threads call :meth:`GroupCommitter.commit` and block until their item is
-durable (or refused). One writer thread takes whatever items are waiting, up to
+durable (or refused); event loop code awaits the future of
+:meth:`GroupCommitter.enqueue`. One writer thread takes whatever items are waiting, up to
 ``max_group``, and hands them to ``write_group`` together; while it writes, the next
 items queue up and form the next group. Nothing waits on purpose: a lone request is
 written at once, and groups grow only when requests arrive faster than one commit
@@ -54,12 +55,19 @@ class GroupCommitter(Generic[T]):
     def commit(self, item: T) -> None:
         """Write ``item`` with whatever else is waiting; return once it is durable, or
         raise what refused it."""
+        self.enqueue(item).result()
+
+    def enqueue(self, item: T) -> Future[None]:
+        """Queue ``item``; the future completes once it is durable (or refused). Once
+        queued, an item is written whatever becomes of its caller: the future is running
+        from the start, so cancelling it (a cancelled awaiter) does not take it back."""
         future: Future[None] = Future()
+        future.set_running_or_notify_cancel()
         with self._lock:
             if self._closed:
                 raise RuntimeError("the group committer is closed")
             self._queue.put((item, future))
-        future.result()
+        return future
 
     def close(self) -> None:
         """Write what is queued, then stop the writer thread."""

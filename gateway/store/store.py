@@ -26,6 +26,7 @@ and a busy timeout, so several threads can write.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import threading
@@ -261,11 +262,22 @@ class Store:
 
     def commit_grouped(self, commit: InboundCommit) -> None:
         """:meth:`commit_inbound` through the group commit (blocks until durable)."""
+        self._group_committer().commit(commit)
+
+    async def commit_grouped_async(self, commit: InboundCommit) -> None:
+        """:meth:`commit_grouped` for the event loop: awaits the group's commit."""
+        await asyncio.wrap_future(self._group_committer().enqueue(commit))
+
+    def _group_committer(self) -> GroupCommitter[InboundCommit]:
         with self._committer_lock:
             if self._committer is None:
                 self._committer = GroupCommitter(self.commit_inbound_group)
-            committer = self._committer
-        committer.commit(commit)
+            return self._committer
+
+    def commit_groups(self) -> tuple[int, int]:
+        """Groups written by :meth:`commit_grouped` so far, and the messages in them."""
+        committer = self._committer
+        return (committer.groups, committer.items) if committer is not None else (0, 0)
 
     def _refusal(self, commit: InboundCommit, exc: IntegrityError) -> Exception:
         """Which unique key refused a single message's commit."""
