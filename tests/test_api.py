@@ -271,10 +271,21 @@ def test_report_listing_filters_and_pages(api: ApiEnv) -> None:
         "/v1/reports", params={"from": "2026-01-01T00:00:00"}, headers=api.headers()
     )
     assert bad.status_code == 400
-    assert (
-        api.client.get("/v1/reports", params={"cursor": "zzz"}, headers=api.headers()).status_code
-        == 400
-    )
+    for params in ({"cursor": "zzz"}, {"cursor": ""}, {"from": "1700000000"}, {"to": "0"}):
+        refused = api.client.get("/v1/reports", params=params, headers=api.headers())
+        assert refused.status_code == 400, params  # ISO 8601 only; no Unix times
+
+
+def test_openapi_documents_what_the_routes_accept_and_answer(api: ApiEnv) -> None:
+    document = api.client.get("/openapi.json").json()
+    uetr = document["paths"]["/v1/payments/{uetr}"]["get"]["parameters"][0]
+    assert uetr["name"] == "uetr" and "pattern" in uetr["schema"]
+    assert "text/plain" in str(document["paths"]["/metrics"]["get"]["responses"]["200"])
+    metrics = api.client.get("/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    refused = api.client.get("/v1/payments/NOT-A-UETR", headers=api.headers())
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == "A UETR is a lower-case UUID v4."
 
 
 @pytest.mark.parametrize(

@@ -120,6 +120,7 @@ _PARAMETER_PROBLEMS = {
         "idempotency-key-required",
         "Send an Idempotency-Key header (1-255 characters: letters, digits, -_.:~).",
     ),
+    ("path", "uetr"): ("bad-request", "A UETR is a lower-case UUID v4."),
 }
 
 

@@ -35,7 +35,11 @@ async def readyz(svc: ServicesDep) -> Response:
     )
 
 
-@router.get("/metrics")
+class PrometheusText(Response):
+    media_type = CONTENT_TYPE_LATEST  # documented as such in the OpenAPI document
+
+
+@router.get("/metrics", response_class=PrometheusText)
 async def metrics(svc: ServicesDep) -> Response:
     body = await run_in_threadpool(svc.metrics.render)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

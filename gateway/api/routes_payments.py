@@ -8,9 +8,9 @@ tenant's UETR answers exactly like an unknown one (404)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import CurrentTenant, ServicesDep
@@ -25,10 +25,12 @@ _UETR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 
 
 @router.get("/v1/payments/{uetr}")
-async def get_payment(uetr: str, svc: ServicesDep, tenant: CurrentTenant) -> dict[str, Any]:
+async def get_payment(
+    uetr: Annotated[str, Path(pattern=_UETR.pattern, description="lower-case UUID v4")],
+    svc: ServicesDep,
+    tenant: CurrentTenant,
+) -> dict[str, Any]:
     """The lifecycle of one payment of the caller's tenant, by UETR (UUID v4)."""
-    if not _UETR.fullmatch(uetr):
-        raise ProblemError(400, "bad-request", "A UETR is a lower-case UUID v4.")
     found = await run_in_threadpool(Lifecycle(svc.store).payment, tenant.id, uetr)
     if found is None:
         raise ProblemError(404, "not-found", f"No payment {uetr}.")

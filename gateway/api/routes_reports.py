@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import CurrentTenant, Services, ServicesDep
@@ -99,15 +100,29 @@ def status_response(
     return Response(rendered.xml, status, all_headers, media_type=media_type)
 
 
+def _iso_only(value: object) -> object:
+    """An ISO 8601 text, nothing else (pydantic would also read numbers as Unix times)."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("expected an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z")
+
+
+#: ``from``/``to``: ISO 8601 date-times (the time zone is checked by the route).
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
 @router.get("/v1/reports")
 async def list_reports(
     svc: ServicesDep,
     tenant: CurrentTenant,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    to: IsoDateTime | None = None,
     outcome: Literal["accepted", "accepted_with_warnings", "rejected"] | None = None,
     message_id: str | None = None,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Reports newest first; pass ``next_cursor`` back as ``cursor`` for the next page.
