@@ -179,15 +179,13 @@ class Load:
     def resume(self) -> None:
         self._running.set()
 
-    def submit(self, message: Message, client: httpx2.Client, *, new_key: bool = False) -> None:
+    def submit(self, message: Message, client: httpx2.Client) -> None:
         while True:  # counted in flight only while not paused (checked under the lock)
             self._running.wait()
             with self._lock:
                 if self._running.is_set():
                     self.in_flight += 1
                     break
-        if new_key:
-            message.key = str(uuid.uuid4())
         headers = {
             "Authorization": f"Bearer {self.api_key}",
             "Content-Type": message.content_type,
@@ -226,7 +224,7 @@ class Load:
                 message.answers.append(type(exc).__name__)
                 time.sleep(0.1)
 
-    def run(self, messages: list[Message], *, new_key: bool = False) -> None:
+    def run(self, messages: list[Message]) -> None:
         """Submit every message once (in order, ``clients`` at a time)."""
         local = threading.local()
         opened: list[httpx2.Client] = []
@@ -236,7 +234,7 @@ class Load:
             if client is None:
                 client = local.client = httpx2.Client()
                 opened.append(client)
-            self.submit(message, client, new_key=new_key)
+            self.submit(message, client)
 
         try:
             with ThreadPoolExecutor(self.clients) as pool:
@@ -310,13 +308,11 @@ def summary(name: str, messages: list[Message], **extra: object) -> None:
 
 
 def finish(load: Load, messages: list[Message], engine: Engine) -> None:
-    """After a fault: retry every unacknowledged message with its key. A key still
-    claimed by a request the fault cut short answers 409 (for up to 5 minutes): it must
-    have committed nothing, so the message under a new key is accepted as new (not a
-    duplicate). Then the outbox drains."""
+    """After a fault: retry every unacknowledged message with its own key. Nothing is
+    written before the commit, so a request the fault cut short left its key free: every
+    retry is accepted (202, or the replay of a commit whose answer was lost), none is
+    refused as in progress. Then the outbox drains."""
     load.run([m for m in messages if not m.acknowledged])
-    orphans = [m for m in messages if not m.acknowledged and m.answers[-1] == 409]
-    load.run(orphans, new_key=True)
     assert all(m.acknowledged for m in messages), {str(m.answers) for m in messages}
-    assert all(m.answers[-1] == 202 for m in orphans), "an interrupted claim had committed"
+    assert all(m.answers[-1] == 202 for m in messages), {str(m.answers) for m in messages}
     wait_until(lambda: outbox_pending(engine) == 0, 120, "the outbox to drain")
