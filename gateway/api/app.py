@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
-from starlette.responses import Response
+from fastapi import FastAPI
 
 from gateway.api import routes_health, routes_messages, routes_payments, routes_reports
-from gateway.api.deps import Services, valid_correlation_id
+from gateway.api.deps import Services
 from gateway.api.metrics import Metrics
+from gateway.api.middleware import CorrelationMiddleware
 from gateway.api.problems import install_handlers
 from gateway.api.ratelimit import RateLimiter
 from gateway.cloudevents import dlq_topic
@@ -123,19 +122,8 @@ def create_app(
     app.state.services = svc
     install_handlers(app)
 
-    @app.middleware("http")
-    async def correlation(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        given = request.headers.get("x-correlation-id")
-        request.state.correlation_id = given if valid_correlation_id(given) else str(uuid.uuid4())
-        response = await call_next(request)
-        response.headers.setdefault("X-Correlation-ID", request.state.correlation_id)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        tenant = getattr(request.state, "tenant", "-")
-        svc.metrics.requests.labels(tenant, path, str(response.status_code)).inc()
-        return response
+    # Middleware added later wraps this one (install_ui's security headers run outside it).
+    app.add_middleware(CorrelationMiddleware, requests=svc.metrics.requests)
 
     app.include_router(routes_messages.router)
     app.include_router(routes_reports.router)

@@ -2,14 +2,13 @@
 
 Routes under ``/ui`` (sign-in, reports, dashboard, exports), static files under
 ``/ui/static`` (from the package: the UI works offline), and for every ``/ui``
-response the security headers: a Content-Security-Policy allowing this origin's
-scripts and styles only (no inline script or style), no framing, no referrer, no
-MIME sniffing, and ``Cache-Control: no-store`` on pages.
+response the security headers (:mod:`gateway.web.headers`): a Content-Security-Policy
+allowing this origin's scripts and styles only (no inline script or style), no framing,
+no referrer, no MIME sniffing, and ``Cache-Control: no-store`` on pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,15 +20,12 @@ from gateway.store import Store
 from gateway.tenants import TenantRegistry
 from gateway.web import routes_auth, routes_dashboard, routes_reports
 from gateway.web.context import CsrfRejected, LoginRequired, WebContext
+from gateway.web.headers import UiHeadersMiddleware
 from gateway.web.settings import ComplianceSettings
 
 __all__ = ["install_ui"]
 
 STATIC = Path(__file__).resolve().parent / "static"
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 
 
 def install_ui(
@@ -58,16 +54,4 @@ def install_ui(
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(CsrfRejected, csrf_rejected)
 
-    @app.middleware("http")
-    async def ui_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if request.url.path == "/ui" or request.url.path.startswith("/ui/"):
-            response.headers["Content-Security-Policy"] = CSP
-            response.headers["X-Frame-Options"] = "DENY"
-            response.headers["X-Content-Type-Options"] = "nosniff"
-            response.headers["Referrer-Policy"] = "no-referrer"
-            if not request.url.path.startswith("/ui/static/"):
-                response.headers["Cache-Control"] = "no-store"
-        return response
+    app.add_middleware(UiHeadersMiddleware)
