@@ -36,7 +36,7 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -206,6 +206,12 @@ def signature_valid(public_key: Ed25519PublicKey, message: bytes, signature: str
 
 # -- appending -------------------------------------------------------------------------
 
+_HEAD = (
+    select(chain_heads.c.seq, chain_heads.c.hash)
+    .where(chain_heads.c.tenant == bindparam("tenant"))
+    .with_for_update()
+)
+
 
 def append(
     connection: Connection,
@@ -236,17 +242,15 @@ def append_many(
     if not records:
         return []
     now = now or datetime.now(UTC)
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    connection.execute(
-        insert(chain_heads)
-        .values(tenant=tenant, seq=0, hash=GENESIS, updated_at=now)
-        .on_conflict_do_nothing()
-    )
-    head = connection.execute(
-        select(chain_heads.c.seq, chain_heads.c.hash)
-        .where(chain_heads.c.tenant == tenant)
-        .with_for_update()
-    ).one()
+    head = connection.execute(_HEAD, {"tenant": tenant}).first()
+    if head is None:  # the tenant's first entry: create the head, then lock it
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(
+            insert(chain_heads)
+            .values(tenant=tenant, seq=0, hash=GENESIS, updated_at=now)
+            .on_conflict_do_nothing()
+        )
+        head = connection.execute(_HEAD, {"tenant": tenant}).one()
     seq, previous = int(head.seq), str(head.hash)
     entries = []
     for kind, record_id, record_digest in records:

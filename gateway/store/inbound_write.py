@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -209,17 +209,48 @@ def add_daily(
     if not wanted:
         return
     keys = sorted((tenant, day, ccy) for (tenant, day), ccys in wanted.items() for ccy in ccys)
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    connection.execute(
-        insert(daily_totals)
-        .values(
-            [
-                {"tenant": t, "day": d, "currency": c, "amount": Decimal(0), "updated_at": now}
-                for t, d, c in keys
-            ]
+    current = _lock_totals(connection, wanted)
+    if len(current) < len(keys):  # a first amount of the day: create the rows, lock again
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(
+            insert(daily_totals)
+            .values(
+                [
+                    {"tenant": t, "day": d, "currency": c, "amount": Decimal(0), "updated_at": now}
+                    for t, d, c in keys
+                ]
+            )
+            .on_conflict_do_nothing()
         )
-        .on_conflict_do_nothing()
+        current = _lock_totals(connection, wanted)
+    for tenant, amounts in items:
+        mine = {ccy: current[(tenant, amounts.day, ccy)] for ccy in amounts.amounts}
+        for currency, total in check_limits(mine.__getitem__, amounts).items():
+            current[(tenant, amounts.day, currency)] = total
+    connection.execute(
+        _SET_TOTAL,
+        [
+            {"k_tenant": t, "k_day": d, "k_currency": c, "amount": current[(t, d, c)], "now": now}
+            for t, d, c in keys
+        ],
     )
+
+
+_SET_TOTAL = (
+    update(daily_totals)
+    .where(
+        daily_totals.c.tenant == bindparam("k_tenant"),
+        daily_totals.c.day == bindparam("k_day"),
+        daily_totals.c.currency == bindparam("k_currency"),
+    )
+    .values(amount=bindparam("amount"), updated_at=bindparam("now"))
+)
+
+
+def _lock_totals(
+    connection: Connection, wanted: dict[tuple[str, date], set[str]]
+) -> dict[tuple[str, date, str], Decimal]:
+    """The existing rows of ``wanted``, locked (PostgreSQL ``FOR UPDATE``) in one order."""
     current: dict[tuple[str, date, str], Decimal] = {}
     for tenant, day in sorted(wanted):  # one lock order: no deadlock between writers
         for row in connection.execute(
@@ -233,17 +264,4 @@ def add_daily(
             .with_for_update()
         ):
             current[(tenant, day, row.currency)] = row.amount
-    for tenant, amounts in items:
-        mine = {ccy: current[(tenant, amounts.day, ccy)] for ccy in amounts.amounts}
-        for currency, total in check_limits(mine.__getitem__, amounts).items():
-            current[(tenant, amounts.day, currency)] = total
-    for tenant, day, currency in keys:
-        connection.execute(
-            update(daily_totals)
-            .where(
-                daily_totals.c.tenant == tenant,
-                daily_totals.c.day == day,
-                daily_totals.c.currency == currency,
-            )
-            .values(amount=current[(tenant, day, currency)], updated_at=now)
-        )
+    return current
