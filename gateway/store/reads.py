@@ -11,13 +11,16 @@ hold connections the committer needs).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import TracebackType
+from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Dialect, Engine, Select, bindparam, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from gateway.errors import GatewayError
 from gateway.store.tables import business_messages, daily_totals, idempotency
@@ -63,12 +66,62 @@ _DAILY = select(daily_totals.c.amount).where(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A statement as the driver takes it: its SQL and how to lay out the parameters."""
+
+    sql: str
+    order: tuple[str, ...] | None  # positional parameter names; None: named parameters
+
+    @classmethod
+    def of(cls, statement: Select[Any], dialect: Dialect) -> _Compiled:
+        compiled = statement.compile(dialect=dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        return cls(str(compiled), order)
+
+    def params(self, values: dict[str, object]) -> Sequence[object] | dict[str, object]:
+        return values if self.order is None else [values[name] for name in self.order]
+
+
+#: per dialect name: the three reads compiled once
+_COMPILED: dict[str, tuple[_Compiled, _Compiled, _Compiled]] = {}
+
+
+def _compiled(dialect: Dialect) -> tuple[_Compiled, _Compiled, _Compiled]:
+    if dialect.name not in _COMPILED:
+        answer, seen, daily = (_Compiled.of(s, dialect) for s in (_ANSWER, _SEEN, _DAILY))
+        _COMPILED[dialect.name] = (answer, seen, daily)
+    return _COMPILED[dialect.name]
+
+
+def _utc(value: object) -> datetime:
+    """A stored UTC timestamp as the driver returns it (SQLite: naive text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Reads:
-    """Reads on one connection (opened lazily); also a :class:`DailyTotals` reader."""
+    """Reads on one pooled connection (taken at the first read); also a reader of the
+    per-day totals (:class:`gateway.daily_totals.DailyTotalReader`).
+
+    These three reads run for every message, so they go to the driver directly with
+    their SQL compiled once per dialect: no SQLAlchemy execution context, and on SQLite
+    no transaction around single-statement reads (pysqlite in autocommit mode)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._connection: Connection | None = None
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._answer, self._seen, self._daily = _compiled(engine.dialect)
+        dbapi = engine.dialect.loaded_dbapi
+        self._lost: tuple[type[BaseException], ...] = (
+            dbapi.OperationalError,
+            dbapi.InterfaceError,
+            OperationalError,
+        )
+        self._closing = (SQLAlchemyError, *self._lost)
+        self._connection: PoolProxiedConnection | None = None
 
     def __enter__(self) -> Reads:
         return self
@@ -82,55 +135,55 @@ class Reads:
         self.close()
 
     def close(self) -> None:
-        """Give the connection back. Ending a read-only transaction loses nothing: when
-        the connection died meanwhile, the failed rollback has already closed it and
-        dropped it from the pool, and that is not an error here (the commit, on a
-        connection of its own, decides the answer)."""
+        """Give the connection back. Ending a read-only transaction loses nothing: a
+        connection that died meanwhile is dropped from the pool, and that is not an
+        error here (the commit, on a connection of its own, decides the answer)."""
         connection, self._connection = self._connection, None
         if connection is None:
             return
         try:
             connection.close()
-        except SQLAlchemyError as exc:
+        except self._closing as exc:
             log.debug("read connection lost at close: %s", exc)
+            connection.invalidate()
 
-    def _connected(self) -> Connection:
-        if self._connection is None:
-            try:
-                self._connection = self._engine.connect()
-            except OperationalError as exc:
-                raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
-        return self._connection
-
-    def _scalar(self, statement: object, params: dict[str, object]) -> object:
+    def _row(self, compiled: _Compiled, values: dict[str, object]) -> tuple[Any, ...] | None:
         try:
-            return self._connected().execute(statement, params).scalar()  # type: ignore[call-overload]
-        except OperationalError as exc:
-            self.close()
-            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+            if self._connection is None:
+                self._connection = self._engine.raw_connection()
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute(compiled.sql, compiled.params(values))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except self._lost as exc:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                connection.invalidate()
+            raise StoreUnavailable(f"database unavailable: {getattr(exc, 'orig', exc)}") from exc
+        return tuple(row) if row is not None else None
 
     def idempotent_answer(self, tenant: str, key: str) -> StoredAnswer | None:
         """The stored answer under ``(tenant, key)``, if a message was committed under it."""
-        try:
-            row = self._connected().execute(_ANSWER, {"tenant": tenant, "key": key}).first()
-        except OperationalError as exc:
-            self.close()
-            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+        row = self._row(self._answer, {"tenant": tenant, "key": key})
         if row is None:
             return None
+        sha, state, status, body, updated_at = row
         return StoredAnswer(
-            row.payload_sha256,
-            row.state,
-            row.response_status,
-            bytes(row.response_body) if row.response_body is not None else None,
-            row.updated_at,
+            str(sha),
+            str(state),
+            int(status) if status is not None else None,
+            bytes(body) if body is not None else None,
+            _utc(updated_at),
         )
 
     def seen_business_message(self, tenant: str, business_message_id: str) -> str | None:
         """The report that accepted ``business_message_id`` for the tenant, if any."""
-        found = self._scalar(_SEEN, {"tenant": tenant, "business_message_id": business_message_id})
-        return str(found) if found is not None else None
+        row = self._row(self._seen, {"tenant": tenant, "business_message_id": business_message_id})
+        return str(row[0]) if row is not None else None
 
     def daily_total(self, tenant: str, day: date, currency: str) -> Decimal:
-        found = self._scalar(_DAILY, {"tenant": tenant, "day": day, "currency": currency})
-        return found if isinstance(found, Decimal) else Decimal(0)
+        stored_day: object = day.isoformat() if self._sqlite else day
+        row = self._row(self._daily, {"tenant": tenant, "day": stored_day, "currency": currency})
+        return Decimal(row[0]) if row is not None and row[0] is not None else Decimal(0)
