@@ -41,6 +41,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.errors import ConfigError
+from gateway.store.bulk import insert_rows
 from gateway.store.tables import chain_entries, chain_heads, reports, reviews
 
 __all__ = [
@@ -206,6 +207,17 @@ def signature_valid(public_key: Ed25519PublicKey, message: bytes, signature: str
 
 # -- appending -------------------------------------------------------------------------
 
+_MOVE_HEAD = (
+    update(chain_heads)
+    .where(chain_heads.c.tenant == bindparam("k_tenant"))
+    .values(
+        seq=bindparam("seq"),
+        hash=bindparam("hash"),
+        signature=bindparam("signature"),
+        key_id=bindparam("key_id"),
+        updated_at=bindparam("updated_at"),
+    )
+)
 _HEAD = (
     select(chain_heads.c.seq, chain_heads.c.hash)
     .where(chain_heads.c.tenant == bindparam("tenant"))
@@ -258,8 +270,9 @@ def append_many(
         digest = entry_hash(tenant, seq, kind, record_id, record_digest, previous)
         entries.append(ChainEntry(tenant, seq, kind, record_id, record_digest, previous, digest))
         previous = digest
-    connection.execute(
-        chain_entries.insert(),
+    insert_rows(
+        connection,
+        chain_entries,
         [
             {
                 "tenant": tenant,
@@ -275,15 +288,15 @@ def append_many(
         ],
     )
     connection.execute(
-        update(chain_heads)
-        .where(chain_heads.c.tenant == tenant)
-        .values(
-            seq=seq,
-            hash=previous,
-            signature=signer.sign(head_message(tenant, seq, previous)) if signer else None,
-            key_id=signer.key_id if signer else None,
-            updated_at=now,
-        )
+        _MOVE_HEAD,
+        {
+            "k_tenant": tenant,
+            "seq": seq,
+            "hash": previous,
+            "signature": signer.sign(head_message(tenant, seq, previous)) if signer else None,
+            "key_id": signer.key_id if signer else None,
+            "updated_at": now,
+        },
     )
     return entries
 

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from gateway.daily_totals import DailyAmounts, check_limits
 from gateway.outbox import NewOutboxRow
 from gateway.report import Report
+from gateway.store.bulk import insert_rows
 from gateway.store.chain import ChainKind, ChainSigner, append_many, record_sha256
 from gateway.store.findings_index import index_rows
 from gateway.store.tables import (
@@ -119,11 +120,12 @@ def write_inbound(
         return
     now = now or datetime.now(UTC)
     report_values = [_report_values(commit) for commit in commits]
-    connection.execute(reports.insert(), report_values)
+    insert_rows(connection, reports, report_values)
     owned = [c for c in commits if c.register_business_id is not None]
     if owned:
-        connection.execute(
-            business_messages.insert(),
+        insert_rows(
+            connection,
+            business_messages,
             [
                 {
                     "tenant": c.tenant,
@@ -152,11 +154,11 @@ def write_inbound(
         for row in commit.rows
     ]
     if outbox_values:
-        connection.execute(outbox.insert(), outbox_values)
+        insert_rows(connection, outbox, outbox_values)
     add_daily(connection, [(c.tenant, c.daily) for c in commits if c.daily is not None], now)
     payment_values = [row for commit in commits for row in commit.payments]
     if payment_values:
-        connection.execute(payments.insert(), payment_values)
+        insert_rows(connection, payments, payment_values)
     finding_values = [
         row
         for commit in commits
@@ -168,7 +170,7 @@ def write_inbound(
         )
     ]
     if finding_values:
-        connection.execute(report_findings.insert(), finding_values)
+        insert_rows(connection, report_findings, finding_values)
     chained: dict[str, list[tuple[ChainKind, str, str]]] = defaultdict(list)
     for values in report_values:
         chained[values["tenant"]].append(
@@ -176,8 +178,9 @@ def write_inbound(
         )
     for tenant in sorted(chained):  # one lock order across writers
         append_many(connection, tenant, chained[tenant], signer=signer, now=now)
-    connection.execute(
-        idempotency.insert(),
+    insert_rows(
+        connection,
+        idempotency,
         [
             {
                 "tenant": c.tenant,
@@ -247,21 +250,25 @@ _SET_TOTAL = (
 )
 
 
+_LOCK_TOTALS = (
+    select(daily_totals.c.currency, daily_totals.c.amount)
+    .where(
+        daily_totals.c.tenant == bindparam("tenant"),
+        daily_totals.c.day == bindparam("day"),
+        daily_totals.c.currency.in_(bindparam("currencies", expanding=True)),
+    )
+    .order_by(daily_totals.c.currency)
+    .with_for_update()
+)
+
+
 def _lock_totals(
     connection: Connection, wanted: dict[tuple[str, date], set[str]]
 ) -> dict[tuple[str, date, str], Decimal]:
     """The existing rows of ``wanted``, locked (PostgreSQL ``FOR UPDATE``) in one order."""
     current: dict[tuple[str, date, str], Decimal] = {}
     for tenant, day in sorted(wanted):  # one lock order: no deadlock between writers
-        for row in connection.execute(
-            select(daily_totals.c.currency, daily_totals.c.amount)
-            .where(
-                daily_totals.c.tenant == tenant,
-                daily_totals.c.day == day,
-                daily_totals.c.currency.in_(sorted(wanted[(tenant, day)])),
-            )
-            .order_by(daily_totals.c.currency)
-            .with_for_update()
-        ):
+        params = {"tenant": tenant, "day": day, "currencies": sorted(wanted[(tenant, day)])}
+        for row in connection.execute(_LOCK_TOTALS, params):
             current[(tenant, day, row.currency)] = row.amount
     return current
