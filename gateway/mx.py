@@ -111,6 +111,8 @@ def scan_prolog(payload: bytes) -> tuple[int, int] | None:
     whitespace) up to the root element's start tag.
     """
     data = _prolog_bytes(payload)
+    if _DOCTYPE not in data:
+        return None  # the usual case: nothing the walk below could find
     pos = 0
     while True:
         match = _WS.match(data, pos)

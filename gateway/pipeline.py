@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +24,8 @@ from lxml import etree
 
 from gateway.detect import Detection, detect_tree
 from gateway.fin.mapping import FinMappingRegistry
-from gateway.mapping import MappingRegistry, map_inbound
+from gateway.ids import uuid4_text
+from gateway.mapping import MappingRegistry, map_inbound, mapping_use
 from gateway.mapping.locate import FieldLocator
 from gateway.mx import parse_xml
 from gateway.pipeline_mt import ExtraFindings, inbound_fin, sniff_format
@@ -135,9 +135,9 @@ def business_message_id(document: etree._Element | None) -> str | None:
                 continue
             ns, _, local = child.tag.rpartition("}")  # ns: "{urn:...", or "" without one
             if local in _MESSAGE_IDS:
-                found = child.findtext(
-                    f"{ns}}}{_MESSAGE_IDS[local]}" if ns else _MESSAGE_IDS[local]
-                )
+                wanted = f"{ns}}}{_MESSAGE_IDS[local]}" if ns else _MESSAGE_IDS[local]
+                # child.findtext(wanted), without the ElementPath machinery
+                found = next((c.text or "" for c in child if c.tag == wanted), None)
                 if found is None or len(found) > MAX_BUSINESS_ID:
                     return None
                 return str(found)
@@ -272,7 +272,7 @@ class Gateway:
         if outcome is Outcome.REJECTED:
             events = []
         report = Report(
-            report_id=str(uuid.uuid4()),
+            report_id=uuid4_text(),
             tenant=tenant,
             channel=channel,
             received_at=received_at,
@@ -369,15 +369,7 @@ class Gateway:
                 )
             )
             return [], None, None
-        judged_by.append(
-            SchemaUse(
-                kind="mapping",
-                id=str(mapping.message_id),
-                origin=str(mapping.file.name),
-                sha256=mapping.sha256,
-                version=mapping.version,
-            )
-        )
+        judged_by.append(mapping_use(mapping))
         source = {
             "message_id": str(detection.message_id),
             "business_message_id": msg_id,

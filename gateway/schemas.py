@@ -81,7 +81,18 @@ class SchemaEntry:
     sha256: str
 
     def use(self, kind: str = "schema") -> SchemaUse:
-        return SchemaUse(kind=kind, id=str(self.message_id), origin=self.origin, sha256=self.sha256)
+        cached = _USES.get((id(self), kind))
+        if cached is not None and cached[0] is self:
+            return cached[1]
+        use = SchemaUse(kind=kind, id=str(self.message_id), origin=self.origin, sha256=self.sha256)
+        if len(_USES) >= 4096:
+            _USES.clear()
+        _USES[(id(self), kind)] = (self, use)
+        return use
+
+
+#: (entry, kind) -> its SchemaUse: immutable, so one serves every report.
+_USES: dict[tuple[int, str], tuple[SchemaEntry, SchemaUse]] = {}
 
 
 class SchemaRegistry:
@@ -130,7 +141,10 @@ class SchemaRegistry:
         if schema.validate(element):
             return []
         log = schema.error_log
-        findings = [_to_finding(error, element) for error in islice(log, MAX_SCHEMA_FINDINGS)]
+        positions: Positions = {}
+        findings = [
+            _to_finding(error, element, positions) for error in islice(log, MAX_SCHEMA_FINDINGS)
+        ]
         if len(log) > MAX_SCHEMA_FINDINGS:
             findings.append(
                 finding(
@@ -247,18 +261,43 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def readable_path(element: etree._Element, root: etree._Element) -> str:
+Positions = dict[etree._Element, dict[etree._Element, int]]
+
+
+def _position(node: etree._Element, parent: etree._Element, positions: Positions) -> int:
+    """``node``'s 1-based position among its siblings of the same tag (0 when it has
+    none), from a table of ``parent``'s children built once (``positions``)."""
+    table = positions.get(parent)
+    if table is None:
+        counts: dict[object, int] = {}
+        for child in parent:
+            counts[child.tag] = counts.get(child.tag, 0) + 1
+        seen: dict[object, int] = {}
+        table = {}
+        for child in parent:
+            if counts[child.tag] > 1:
+                table[child] = seen[child.tag] = seen.get(child.tag, 0) + 1
+        positions[parent] = table
+    return table.get(node, 0)
+
+
+def readable_path(
+    element: etree._Element, root: etree._Element, positions: Positions | None = None
+) -> str:
     """``/Document/FIToFICstmrCdtTrf/CdtTrfTxInf[2]/DbtrAgt``: local names, with a
-    1-based index only where same-named siblings exist."""
+    1-based index only where same-named siblings exist. ``positions``: a table shared by
+    the calls for one document, so that locating many elements among many same-named
+    siblings visits each parent's children once."""
+    positions = {} if positions is None else positions
     steps: list[str] = []
     node: etree._Element | None = element
     while node is not None:
         name = _local(node.tag)
         parent = node.getparent()
         if parent is not None and node is not root:
-            same = [c for c in parent if c.tag == node.tag]
-            if len(same) > 1:
-                name = f"{name}[{same.index(node) + 1}]"
+            index = _position(node, parent, positions)
+            if index:
+                name = f"{name}[{index}]"
         steps.append(name)
         if node is root:
             break
@@ -266,7 +305,9 @@ def readable_path(element: etree._Element, root: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
-def _locate(path: str | None, root: etree._Element) -> str | None:
+def _locate(
+    path: str | None, root: etree._Element, positions: Positions | None = None
+) -> str | None:
     """Resolve libxml2's node path (relative to the validated element, which the
     validator treats as the document root) to a readable path."""
     if not path:
@@ -277,13 +318,15 @@ def _locate(path: str | None, root: etree._Element) -> str | None:
     except etree.XPathError:
         return None
     if isinstance(found, list) and found and isinstance(found[0], etree._Element):
-        return readable_path(found[0], root)
+        return readable_path(found[0], root, positions)
     return None
 
 
-def _to_finding(error: etree._LogEntry, root: etree._Element) -> Finding:
+def _to_finding(
+    error: etree._LogEntry, root: etree._Element, positions: Positions | None = None
+) -> Finding:
     code = _CODES.get(error.type_name, "schema.invalid")
-    xpath = _locate(error.path, root)
+    xpath = _locate(error.path, root, positions)
     message = mask_quoted_values(_BRACED_NS.sub("", error.message), xpath)
     return finding(
         code,

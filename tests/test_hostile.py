@@ -373,14 +373,9 @@ def test_wrong_content_type_is_415(api: ApiEnv, content_type: str) -> None:
     refused(response, stored, 415, "unsupported-media-type")
 
 
-# --------------------------------------------------------------------------- known limit
+# ---------------------------------------------------------------- many same-named siblings
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/schemas.py locates each listed XSD finding by scanning all its "
-    "same-named siblings (readable_path): 500 findings x N siblings (tests/RELIABILITY.md)",
-)
 def test_schema_findings_among_many_siblings_cost_time_linear_in_size(gateway: Gateway) -> None:
     """5,000 transactions each with one XSD error (2.8 MB): the schema step should cost
     what the size costs, not 500 x 5,000 sibling visits."""

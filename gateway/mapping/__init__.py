@@ -14,6 +14,7 @@ from gateway.errors import MappingError
 from gateway.mapping.engine import MapResult, map_inbound
 from gateway.mapping.render import RenderResult, map_outbound, render_xml
 from gateway.mapping.spec import Mapping, load_mapping
+from gateway.report import SchemaUse
 
 __all__ = [
     "MapResult",
@@ -23,8 +24,30 @@ __all__ = [
     "load_mapping",
     "map_inbound",
     "map_outbound",
+    "mapping_use",
     "render_xml",
 ]
+
+#: Mapping -> its SchemaUse (immutable, so one per mapping file serves every report).
+_USES: dict[int, tuple[Mapping, SchemaUse]] = {}
+
+
+def mapping_use(mapping: Mapping) -> SchemaUse:
+    """What a report's ``judged_by`` says of ``mapping``."""
+    cached = _USES.get(id(mapping))
+    if cached is not None and cached[0] is mapping:
+        return cached[1]
+    use = SchemaUse(
+        kind="mapping",
+        id=str(mapping.message_id),
+        origin=str(mapping.file.name),
+        sha256=mapping.sha256,
+        version=mapping.version,
+    )
+    if len(_USES) >= 1024:
+        _USES.clear()
+    _USES[id(mapping)] = (mapping, use)
+    return use
 
 
 class MappingRegistry:

@@ -1,9 +1,10 @@
 """Apply a compiled mapping to a parsed Document: canonical events plus findings.
 
 For each scope element (the message, then each iterated element) the engine
-walks the element's subtree once and indexes it by relative path of local
-names; every field is then a dictionary look-up. The same index tells which
-leaf elements no rule consumed: they become ``mapping.unmapped`` findings,
+walks the element's subtree once, filing each element under the node of the
+mapping's path trie it reaches (:mod:`gateway.mapping.plan`); every field is then
+a list look-up. Elements outside the paths the fields read are those no rule
+consumed: leaves among them that carry data become ``mapping.unmapped`` findings,
 aggregated per path with a count and the first line (no silent data loss).
 A field marked ``required`` that is absent is a ``mapping.missing_mandatory``
 finding; nothing is ever filled in by default.
@@ -20,7 +21,21 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.mapping.spec import CompiledField, Mapping, Scope
+from gateway.ids import uuid5_text
+from gateway.mapping.plan import (
+    EVALUATE,
+    LEAF,
+    MANY,
+    OBJECT,
+    Found,
+    Loose,
+    Op,
+    ScopePlan,
+    plan_of,
+    walk,
+    walk_item,
+)
+from gateway.mapping.spec import Mapping
 from gateway.report import Finding, finding
 
 __all__ = ["EVENT_NAMESPACE", "MapResult", "map_inbound"]
@@ -28,10 +43,11 @@ __all__ = ["EVENT_NAMESPACE", "MapResult", "map_inbound"]
 #: uuid5 namespace of event ids: the same message (and tenant) always yields the same ids.
 EVENT_NAMESPACE = uuid.UUID("8a0e4a34-3f5e-5b4e-9f5b-3c2f1f0c6b1d")
 
-Path = tuple[str, ...]
-Index = dict[Path, list[etree._Element]]
 #: The xs:decimal lexical space (after whitespace collapsing): "+1", "10.", ".5", "-0.50".
 _XS_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+#: Decimals already in canonical form ("1250.00", "0.5", "0"): no sign, no leading zero,
+#: digits after a point.
+_CANONICAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 
 def _decimal(text: str | None) -> str | None:
@@ -39,6 +55,8 @@ def _decimal(text: str | None) -> str | None:
     "10", ".5" -> "0.5"; fraction digits as written), or None when it is not one."""
     if text is None:
         return None
+    if _CANONICAL.fullmatch(text):
+        return text
     value = text.strip()
     if not _XS_DECIMAL.match(value):
         return None
@@ -60,7 +78,7 @@ class _Unmapped:
     line: int | None
 
 
-def _join(scope_path: str, here: Path) -> str:
+def _join(scope_path: str, here: tuple[str, ...]) -> str:
     return f"{scope_path}/{'/'.join(here)}"
 
 
@@ -68,50 +86,14 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-#: tag -> local name, and (parent path, local name) -> path: the same few hundred tags and
-#: paths recur in every message of a type, so they are built once (bounded: hostile input
-#: with ever new names falls back to building them per element).
-_LOCALS: dict[str, str] = {}
-_PATHS: dict[tuple[Path, str], Path] = {}
-_CACHE_LIMIT = 50_000
+def _text(element: etree._Element) -> str | None:
+    # A comment or processing instruction splits an element's text: join all of it.
+    return element.text if len(element) == 0 else "".join(element.itertext())
 
 
-def _index(element: etree._Element, stop: Path | None) -> tuple[Index, list[etree._Element]]:
-    """Index ``element``'s descendants by relative path, in document order; elements
-    at ``stop`` are returned separately and not descended into."""
-    index: Index = {}
-    stopped: list[etree._Element] = []
-    stack: list[tuple[etree._Element, Path]] = [(element, ())]
-    locals_, paths = _LOCALS, _PATHS
-    while stack:
-        node, path = stack.pop()
-        pending: list[tuple[etree._Element, Path]] = []
-        for child in node:
-            tag = child.tag
-            if tag.__class__ is not str:
-                continue
-            local = locals_.get(tag)
-            if local is None:
-                local = tag.rpartition("}")[2]
-                if len(locals_) < _CACHE_LIMIT:
-                    locals_[tag] = local
-            here = paths.get((path, local))
-            if here is None:
-                here = (*path, local)
-                if len(paths) < _CACHE_LIMIT:
-                    paths[(path, local)] = here
-            if here == stop:
-                stopped.append(child)
-                continue
-            found = index.get(here)
-            if found is None:
-                index[here] = [child]
-            else:
-                found.append(child)
-            if len(child):  # only elements with children (or comments) are walked
-                pending.append((child, here))
-        stack.extend(reversed(pending))  # pop in document order
-    return index, stopped
+def _blank(element: etree._Element) -> bool:
+    """No attribute and no text (of a leaf): nothing that could be lost."""
+    return not element.attrib and not "".join(element.itertext()).strip()
 
 
 class _Run:
@@ -124,46 +106,44 @@ class _Run:
 
     # -- values ------------------------------------------------------------------
 
-    def _convert(
-        self, spec: CompiledField, element: etree._Element, scope_path: str, here: Path
-    ) -> Any:
-        # A comment or processing instruction splits an element's text: join all of it.
-        text = element.text if len(element) == 0 else "".join(element.itertext())
-        if spec.type == "string" and spec.codes is None:
-            return text
-        if spec.type == "amount":
+    def _convert(self, op: Op, element: etree._Element, scope_path: str) -> Any:
+        text = _text(element)
+        kind = op.type
+        if kind == "amount":
             currency = element.get("Ccy")
             value = _decimal(text)
             if value is None or currency is None:
                 self._invalid(
-                    element, scope_path, here, "an amount needs a decimal value and a Ccy"
+                    element, scope_path, op.rel, "an amount needs a decimal value and a Ccy"
                 )
                 return None
             return {"value": value, "currency": currency}
         if text is None:
             return None
-        if spec.type == "bool":
+        if kind == "bool":
             flag = text.strip()
             if flag in ("true", "1"):
                 return True
             if flag in ("false", "0"):
                 return False
-            self._invalid(element, scope_path, here, f"{flag!r} is not a boolean")
+            self._invalid(element, scope_path, op.rel, f"{flag!r} is not a boolean")
             return None
-        if spec.type == "decimal":
+        if kind == "decimal":
             number = _decimal(text)
             if number is None:
-                self._invalid(element, scope_path, here, f"{text!r} is not a decimal")
+                self._invalid(element, scope_path, op.rel, f"{text!r} is not a decimal")
             return number
-        if spec.codes is not None:
-            table = dict(spec.codes)
+        table = op.codes
+        if table is not None:
             if text not in table:
-                self._invalid(element, scope_path, here, f"code {text!r} has no mapping")
+                self._invalid(element, scope_path, op.rel, f"code {text!r} has no mapping")
                 return None
             return table[text]
         return text
 
-    def _invalid(self, element: etree._Element, scope_path: str, here: Path, why: str) -> None:
+    def _invalid(
+        self, element: etree._Element, scope_path: str, here: tuple[str, ...], why: str
+    ) -> None:
         where = _join(scope_path, here)
         self.findings.append(
             finding(
@@ -174,59 +154,69 @@ class _Run:
             )
         )
 
+    def _missing(self, op: Op, scope_el: etree._Element, scope_path: str) -> None:
+        where = _join(scope_path, op.rel)
+        self.findings.append(
+            finding(
+                "mapping.missing_mandatory",
+                f"{where} is required by the canonical event but absent.",
+                line=scope_el.sourceline,
+                xpath=where,
+            )
+        )
+
     def values(
-        self,
-        fields: tuple[CompiledField, ...],
-        index: Index,
-        scope_el: etree._Element,
-        scope_path: str,
+        self, ops: tuple[Op, ...], found: Found, scope_el: etree._Element, scope_path: str
     ) -> dict[str, Any]:
+        """The values of ``ops`` read from ``found`` (elements by slot)."""
         out: dict[str, Any] = {}
-        for spec in fields:
-            here = spec.rel
-            value: Any = None
-            present = False  # a required object is satisfied by its element being there
-            if spec.children and not spec.many:
-                # An element's ancestors are indexed too: absent path => nothing below it.
-                if not spec.path:
-                    group = self.values(spec.children, index, scope_el, scope_path)
-                    value = _Group(group) if group else None
-                elif here in index:
-                    present = True
-                    value = self.values(spec.children, index, scope_el, scope_path) or None
-            else:
-                found = index.get(here) if spec.path else None
-                if not found:
-                    pass
-                elif spec.many:
-                    items = []
-                    for element in found:
-                        if spec.children:
-                            sub, _ = _index(element, None)
-                            where = _join(scope_path, here)
-                            item = self.values(spec.children, sub, element, where)
-                        else:
-                            item = self._convert(spec, element, scope_path, here)
-                        if item:
-                            items.append(item)
-                    value = items or None
-                else:
-                    value = self._convert(spec, found[0], scope_path, here)
-                    if len(found) > 1:
-                        self._note_unmapped(_join(scope_path, here), found[1], len(found) - 1)
-            if value is None:
-                if spec.required and not present:
-                    where = _join(scope_path, here)
-                    self.findings.append(
-                        finding(
-                            "mapping.missing_mandatory",
-                            f"{where} is required by the canonical event but absent.",
-                            line=scope_el.sourceline,
-                            xpath=where,
-                        )
-                    )
+        for op in ops:
+            value: Any
+            elements = found[op.slot]
+            if elements is None:
+                absent = op.absent
+                if absent == EVALUATE:  # a dotted group: its fields have elements
+                    value = self.values(op.children, found, scope_el, scope_path)
+                    if value:
+                        out[op.target] = _Group(value)
+                    elif op.required:
+                        self._missing(op, scope_el, scope_path)
+                elif absent:
+                    self._missing(op, scope_el, scope_path)
                 continue
-            out[spec.target] = value
+            kind = op.kind
+            if kind == LEAF:
+                element = elements[0]
+                if op.plain:
+                    value = element.text if len(element) == 0 else "".join(element.itertext())
+                else:
+                    value = self._convert(op, element, scope_path)
+                if len(elements) > 1:
+                    self._note_unmapped(_join(scope_path, op.rel), elements[1], len(elements) - 1)
+            elif kind == OBJECT:
+                # present: a required object is satisfied by its element being there
+                value = self.values(op.children, found, scope_el, scope_path)
+                if value:
+                    out[op.target] = value
+                continue
+            elif kind == MANY:
+                items = [self._convert(op, element, scope_path) for element in elements]
+                value = [item for item in items if item] or None
+            else:
+                assert op.item is not None
+                where = _join(scope_path, op.rel)
+                items = []
+                for element in elements:
+                    sub = walk_item(element, op.item, op.item_size)
+                    item = self.values(op.children, sub, element, where)
+                    if item:
+                        items.append(item)
+                value = items or None
+            if value is None:
+                if op.absent:
+                    self._missing(op, scope_el, scope_path)
+                continue
+            out[op.target] = value
         return out
 
     # -- coverage ----------------------------------------------------------------
@@ -238,47 +228,52 @@ class _Run:
         else:
             entry.count += count
 
-    def coverage(self, index: Index, covered: set[Path], scope_path: str) -> None:
-        # ``covered``: read paths and their ancestors; only the rest can hold lost data.
-        for path in index.keys() - covered:
-            for element in index[path]:
-                if len(element) == 0 or not any(isinstance(c.tag, str) for c in element):
-                    if not element.attrib and not "".join(element.itertext()).strip():
-                        continue  # an empty element carries nothing that could be lost
-                    self._note_unmapped(f"{scope_path}/{'/'.join(path)}", element)
+    def coverage(self, loose: list[Loose], scope_path: str) -> None:
+        """Elements no field reads that carry data: leaves with text or attributes."""
+        for element, path, deep in loose:
+            if deep:
+                self._uncovered(element, f"{scope_path}/{path}")
+            elif not any(isinstance(c.tag, str) for c in element) and not _blank(element):
+                self._note_unmapped(f"{scope_path}/{path}", element)
+
+    def _uncovered(self, element: etree._Element, path: str) -> None:
+        children = [c for c in element if isinstance(c.tag, str)]
+        if not children:
+            if not _blank(element):
+                self._note_unmapped(path, element)
+            return
+        for child in children:
+            self._uncovered(child, f"{path}/{_local(child.tag)}")
 
     # -- scopes ------------------------------------------------------------------
 
     def walk(
         self,
-        scope: Scope,
+        plan: ScopePlan,
         element: etree._Element,
-        absolute: Path,
         inherited: dict[str, Any],
         counter: Iterator[int],
         result: MapResult,
         chain: tuple[etree._Element, ...],
     ) -> None:
-        scope_path = "/Document/" + "/".join(absolute)
-        index, children = _index(element, scope.each.path if scope.each else None)
-        own = self.values(scope.fields, index, element, scope_path)
-        self.coverage(index, self.mapping.consumed.get(absolute, set()), scope_path)
+        found, children, loose = walk(element, plan.root, plan.size)
+        own = self.values(plan.ops, found, element, plan.path)
+        if loose:
+            self.coverage(loose, plan.path)
         merged = _merge(inherited, own)
         chain = (*chain, element)
-        if scope.each is None or not children:
+        if plan.each is None or not children:
             # no iteration element (a group-only pacs.002 status, a camt.056 cancelling a
             # whole group): one event carries what the message says, never nothing
             result.events.append(self.event(merged, next(counter)))
             result.scopes.append(chain)
             return
         for child in children:
-            path = absolute + scope.each.path
-            self.walk(scope.each, child, path, merged, counter, result, chain)
+            self.walk(plan.each, child, merged, counter, result, chain)
 
     def event(self, values: dict[str, Any], position: int) -> dict[str, Any]:
-        event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"{self.seed}:{position}"))
         head: dict[str, Any] = {
-            "event_id": event_id,
+            "event_id": uuid5_text(EVENT_NAMESPACE, f"{self.seed}:{position}"),
             "event_type": self.mapping.event_type,
             "schema_version": "1",
             "source": {**self.source, "transaction_index": position},
@@ -339,7 +334,7 @@ def map_inbound(
         )
         return result
     counter = iter(range(1 << 62))
-    run.walk(mapping.root, top[0], mapping.root.path, {}, counter, result, ())
+    run.walk(plan_of(mapping), top[0], {}, counter, result, ())
     result.findings.extend(run.findings)
     result.findings.extend(run.unmapped_findings())
     return result

@@ -309,7 +309,15 @@ def date_window(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
     earliest = today - timedelta(days=int(past)) if past is not None else date.min
     latest = today + timedelta(days=int(future)) if future is not None else date.max
     dates = [event.get("dates") or {} for event in subject.events]
-    for field in map(str, params["fields"]):
+    fields = [str(field) for field in params["fields"]]
+    names = [field.removeprefix("dates.") for field in fields]
+    every = {entry.get(name) for entry in dates for name in names}
+    if not any(
+        text and (day := _date(text)) is not None and not earliest <= day <= latest
+        for text in every
+    ):
+        return  # the usual case: every date within the window, decided once
+    for field in fields:
         name = field.removeprefix("dates.")
         # A pain.001 block shares one date: judge each distinct date once.
         outside = {

@@ -17,8 +17,8 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.report import Finding, Location, SchemaUse
-from gateway.rules.model import CHECKS, Hit, Subject
+from gateway.report import Finding, Location, SchemaUse, Severity
+from gateway.rules.model import CHECKS, CheckFn, Hit, Subject
 from gateway.rules.packs import Condition, Pack, PackRegistry, RuleDef
 
 __all__ = [
@@ -135,6 +135,34 @@ def _event_codes(subject: Subject, key: str) -> set[str]:
     return found
 
 
+#: A pack's rules in force on a day for a message id, with their check and severity.
+Active = tuple[tuple[RuleDef, CheckFn, Severity], ...]
+_COMPILED: dict[tuple[int, date, str | None], tuple[Pack, SchemaUse, Active]] = {}
+_COMPILED_LIMIT = 4096
+
+
+def _compiled(pack: Pack, on: date, message_id: str | None) -> tuple[SchemaUse, Active]:
+    """How ``pack`` judges a message of ``message_id`` dated ``on``: its use (for the
+    report) and its rules in force that apply, in pack order. Packs are immutable, so
+    this is worked out once per pack, day and message id."""
+    key = (id(pack), on, message_id)
+    cached = _COMPILED.get(key)
+    if cached is not None and cached[0] is pack:
+        return cached[1], cached[2]
+    use = SchemaUse(
+        kind="rule_pack", id=pack.pack, origin=pack.origin, sha256=pack.sha256, version=pack.version
+    )
+    active = tuple(
+        (rule, CHECKS[rule.check].fn, rule.severity_for(message_id))
+        for rule in pack.rules
+        if rule.in_force(on) and rule.applies_to(message_id)
+    )
+    if len(_COMPILED) >= _COMPILED_LIMIT:
+        _COMPILED.clear()
+    _COMPILED[key] = (pack, use, active)
+    return use, active
+
+
 class RuleEngine:
     def __init__(self, packs: PackRegistry) -> None:
         self.packs = packs
@@ -192,29 +220,19 @@ class RuleEngine:
         result = RulesResult()
         on = subject.message_date
         for pack in packs:
-            result.applied.append(
-                SchemaUse(
-                    kind="rule_pack",
-                    id=pack.pack,
-                    origin=pack.origin,
-                    sha256=pack.sha256,
-                    version=pack.version,
-                )
-            )
-            for rule in pack.rules:
-                if not rule.in_force(on) or not rule.applies_to(subject.message_id):
-                    continue
+            use, active = _compiled(pack, on, subject.message_id)
+            result.applied.append(use)
+            for rule, fn, severity in active:
                 params = rule.params
                 extra = overrides.get(rule.id) if overrides else None
                 if extra:
                     params = {**params, **extra}
-                hits = CHECKS[rule.check].fn(subject, params)
                 made = 0
-                for hit in hits:
+                for hit in fn(subject, params):
                     made += 1
                     if made > MAX_HITS_PER_RULE:
                         continue
-                    result.findings.append(self._finding(pack, rule, hit, subject, locate))
+                    result.findings.append(self._finding(pack, rule, hit, severity, locate))
                 if made > MAX_HITS_PER_RULE:
                     last = result.findings[-1]
                     context = {**last.context, "more_hits": made - MAX_HITS_PER_RULE}
@@ -223,7 +241,7 @@ class RuleEngine:
 
     @staticmethod
     def _finding(
-        pack: Pack, rule: RuleDef, hit: Hit, subject: Subject, locate: Locator | None
+        pack: Pack, rule: RuleDef, hit: Hit, severity: Severity, locate: Locator | None
     ) -> Finding:
         location = Location(xpath=hit.xpath, mt_tag=hit.mt_tag, line=hit.line)
         found: etree._Element | Location | None = hit.element
@@ -241,7 +259,7 @@ class RuleEngine:
         context.update(hit.context)
         return Finding(
             code=rule.id,
-            severity=rule.severity_for(subject.message_id),
+            severity=severity,
             layer=pack.layer,
             location=location,
             message=hit.message,

@@ -113,8 +113,28 @@ class Subject:
     #: a currency (``spent(day, currency)``); None where no running total is kept.
     spent: Callable[[date, str], Decimal] | None = None
 
+    #: ``values`` grouped by kind (see :meth:`kinds`): (the list grouped, its length, groups)
+    _kinds: tuple[list[Value], int, dict[str, list[Value]]] | None = _field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     def of_kind(self, kind: ValueKind) -> Iterator[Value]:
         return (value for value in self.values if value.kind == kind)
+
+    def kinds(self, kind: ValueKind) -> list[Value]:
+        """The values of ``kind`` in message order (grouped once per subject)."""
+        values = self.values
+        cached = self._kinds
+        if cached is None or cached[0] is not values or cached[1] != len(values):
+            groups: dict[str, list[Value]] = {}
+            for value in values:
+                listed = groups.get(value.kind)
+                if listed is None:
+                    groups[value.kind] = [value]
+                else:
+                    listed.append(value)
+            cached = self._kinds = (values, len(values), groups)
+        return cached[2].get(kind, [])
 
     @property
     def message_date(self) -> date:

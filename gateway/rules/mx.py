@@ -47,6 +47,19 @@ def _text(element: etree._Element) -> str:
     return text.strip() if text else ""
 
 
+#: "{namespace}" -> qualified tag -> kind (a message type uses one namespace).
+_KINDS: dict[str, dict[str, ValueKind]] = {}
+
+
+def _kinds(prefix: str) -> dict[str, ValueKind]:
+    kinds = _KINDS.get(prefix)
+    if kinds is None:
+        kinds = {f"{prefix}{name}": kind for name, kind in _ELEMENT_KINDS.items()}
+        if len(_KINDS) < 256:
+            _KINDS[prefix] = kinds
+    return kinds
+
+
 def mx_values(*roots: etree._Element | None) -> list[Value]:
     """Typed values of the Document and AppHdr: first the coded elements in document
     order, then every amount (an element with a ``Ccy`` attribute)."""
@@ -57,10 +70,10 @@ def mx_values(*roots: etree._Element | None) -> list[Value]:
             continue
         ns = _namespace(root)
         prefix = f"{{{ns}}}" if ns else ""
-        kinds = {f"{prefix}{name}": kind for name, kind in _ELEMENT_KINDS.items()}
+        kinds = _kinds(prefix)
         cut = len(prefix)
         for element in root.iter(*kinds):
-            tag = str(element.tag)
+            tag = element.tag
             append(Value(kinds[tag], _text(element), element, None, None, tag[cut:]))
         # one pass in Python over every element beats the equivalent XPath here
         for element in root.iter():
