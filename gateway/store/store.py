@@ -62,6 +62,7 @@ from gateway.store.group_commit import GroupCommitter
 from gateway.store.inbound_write import InboundCommit, add_daily, write_inbound
 from gateway.store.reads import Reads, StoredAnswer, StoreUnavailable
 from gateway.store.tables import idempotency, outbox, reports
+from gateway.store.writelock import WriteLock, WriteLockTimeout
 
 __all__ = [
     "STALE_CLAIM",
@@ -75,6 +76,8 @@ __all__ = [
 ]
 
 STALE_CLAIM = timedelta(minutes=5)
+#: How long a SQLite writer waits for the file's write lock before a 503.
+SQLITE_BUSY_TIMEOUT_S = 30.0
 #: Connections kept open per process: one per request thread (the HTTP server runs up to
 #: 40) would be more than the reads need; connections beyond it are opened for a burst
 #: and closed again (on SQLite each new one also sets its pragmas).
@@ -104,7 +107,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
 
 
@@ -140,14 +143,20 @@ class Store:
         self.chain_signer: ChainSigner | None = None
         self._committer: GroupCommitter[InboundCommit] | None = None
         self._committer_lock = threading.Lock()
+        #: SQLite file: write transactions take turns (gateway.store.writelock)
+        self._write_lock: WriteLock | None = None
         if url.startswith("sqlite"):
             database = url.split("///", 1)[-1]
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             on_disk = "///" in url and database not in ("", ":memory:")
             pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if on_disk else {}
+            if on_disk:
+                self._write_lock = WriteLock(Path(database), timeout_s=SQLITE_BUSY_TIMEOUT_S)
             self.engine: Engine = create_engine(
-                url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+                url,
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+                **pool,
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
@@ -162,6 +171,8 @@ class Store:
         if committer is not None:
             committer.close()
         self.engine.dispose()
+        if self._write_lock is not None:
+            self._write_lock.close()
 
     # -- schema ------------------------------------------------------------------
 
@@ -183,7 +194,19 @@ class Store:
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
-        """A write transaction (IMMEDIATE on SQLite)."""
+        """A write transaction (IMMEDIATE on SQLite, after this store's write turn)."""
+        if self._write_lock is None:
+            with self._transaction() as connection:
+                yield connection
+            return
+        try:
+            with self._write_lock.held(), self._transaction() as connection:
+                yield connection
+        except WriteLockTimeout as exc:
+            raise StoreUnavailable(f"database busy: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
         try:
             with self.engine.connect() as connection:
                 connection.info["immediate"] = True
