@@ -44,6 +44,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -134,6 +135,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(stamp), report_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError("invalid cursor") from exc
+
+
+_ANY_DUE = (
+    select(outbox.c.id)
+    .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= bindparam("now"))
+    .limit(1)
+)
 
 
 class Store:
@@ -409,7 +417,14 @@ class Store:
 
     def fetch_pending(self, limit: int, now: datetime) -> list[OutboxRow]:
         """Due rows, oldest first, leased for :data:`gateway.outbox.LEASE` (PostgreSQL:
-        ``FOR UPDATE SKIP LOCKED``, so concurrent relays never fetch the same row)."""
+        ``FOR UPDATE SKIP LOCKED``, so concurrent relays never fetch the same row). An
+        idle poll only reads: the write transaction starts once a row is due."""
+        try:
+            with self.engine.connect() as connection:
+                if connection.execute(_ANY_DUE, {"now": now}).first() is None:
+                    return []
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
         due = (
             select(outbox.c.id)
             .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
