@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from gateway.pipeline import Gateway, RuleSelection, business_message_id
@@ -533,3 +535,52 @@ def test_cbpr_sample_with_xsd_issue_is_rejected_by_the_schema(gateway: Gateway) 
     assert schema.location.xpath is not None
     assert schema.location.xpath.endswith("CdtrAgt[2]")
     assert not [f for f in _cbpr_findings(report) if f.severity is Severity.ERROR]
+
+
+# --- the character-set check's fast path decides exactly like its element loop --------
+
+
+_ALPHABET = "Ab9/-?:().,'+ _{}~\"<>@é\u00a0\n\t€ü"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.text(alphabet=_ALPHABET, max_size=6)),
+        max_size=4,
+    ),
+    comment=st.booleans(),
+)
+def test_character_set_fast_path_agrees_with_the_element_loop(
+    edits: list[tuple[int, str]], comment: bool
+) -> None:
+    from gateway.rules import cbpr
+
+    root = etree.fromstring(BASE.read_bytes())
+    leaves = [e for e in root.iter(etree.Element) if len(e) == 0]
+    for index, text in edits:
+        leaf = leaves[index % len(leaves)]
+        leaf.text = (leaf.text or "") + text
+    if comment:  # a comment inside a leaf: its text is read through itertext
+        leaves[0].append(etree.Comment(" é "))
+    apphdr = root.find(".//{*}AppHdr")
+    document = root.find(".//{*}Document")
+    assert document is not None
+    subject = Subject(
+        message_id="pacs.008.001.08", events=[], values=mx_values(document, apphdr),
+        header=mx_header(apphdr), business_message_id=business_message_id(document),
+        received_at=RECEIVED, document=document,
+    )  # fmt: skip
+    params = {"restricted": ["MsgId", "BizMsgIdr", "InstrId", "EndToEndId", "TxId", "BICFI"]}
+    check = CHECKS["cbpr_character_set"].fn
+
+    def hits() -> list[tuple[str, object]]:
+        return [(hit.message, hit.element) for hit in check(subject, params)]
+
+    fast = hits()
+    original = cbpr._clean_text
+    cbpr._clean_text = lambda root, fin_x: False  # type: ignore[assignment]
+    try:
+        assert hits() == fast
+    finally:
+        cbpr._clean_text = original

@@ -320,6 +320,28 @@ def max_length(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
                 )
 
 
+#: Elements without element children (comments and PIs do not count), the root included.
+_LEAVES = "descendant-or-self::*[not(*)]"
+
+
+def _leaf_text(element: etree._Element) -> str:
+    return "".join(element.itertext()) if len(element) else (element.text or "")
+
+
+def _clean_text(root: etree._Element, fin_x: set[str]) -> bool:
+    """True when no leaf under ``root`` has a character outside its set: the leaves'
+    texts joined by a space (in both sets) and searched once per set."""
+    strict: list[str] = []
+    other: list[str] = []
+    leaves = root.xpath(_LEAVES)
+    for element in leaves:
+        (strict if element.tag in fin_x else other).append(_leaf_text(element))
+    return (
+        _OUTSIDE_FIN_X.search(" ".join(strict)) is None
+        and _OUTSIDE_EXTENDED.search(" ".join(other)) is None
+    )
+
+
 @check(
     "cbpr_character_set",
     "Text uses the CBPR+ character sets: FIN X for the listed identifier elements, "
@@ -334,6 +356,8 @@ def character_set(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
             continue
         ns = _ns(root)
         fin_x = {f"{ns}{name}" for name in restricted}
+        if _clean_text(root, fin_x):
+            continue  # the usual case, decided with one search per character set
         for element in root.iter(etree.Element):  # elements only: no comments or PIs
             if len(element):
                 if any(isinstance(child.tag, str) for child in element):
