@@ -11,9 +11,9 @@ hold connections the committer needs).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -66,21 +66,46 @@ _DAILY = select(daily_totals.c.amount).where(
 )
 
 
+_Processor = Callable[[Any], Any] | None
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    """A statement as the driver takes it: its SQL and how to lay out the parameters."""
+    """A statement as the driver takes it: its SQL, how to lay out and convert the
+    parameters, and how to convert the row back (the column types' own processors for
+    the dialect, as SQLAlchemy's execution would apply them)."""
 
     sql: str
     order: tuple[str, ...] | None  # positional parameter names; None: named parameters
+    binds: Mapping[str, _Processor]
+    results: tuple[_Processor, ...]
 
     @classmethod
     def of(cls, statement: Select[Any], dialect: Dialect) -> _Compiled:
         compiled = statement.compile(dialect=dialect)
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        return cls(str(compiled), order)
+        binds = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()
+        }
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        )
+        return cls(str(compiled), order, binds, results)
 
     def params(self, values: dict[str, object]) -> Sequence[object] | dict[str, object]:
-        return values if self.order is None else [values[name] for name in self.order]
+        bound = {
+            name: value if (process := self.binds[name]) is None else process(value)
+            for name, value in values.items()
+        }
+        return bound if self.order is None else [bound[name] for name in self.order]
+
+    def row(self, raw: Sequence[object]) -> tuple[Any, ...]:
+        return tuple(
+            value if process is None or value is None else process(value)
+            for value, process in zip(raw, self.results, strict=True)
+        )
 
 
 #: per dialect name: the three reads compiled once
@@ -94,14 +119,6 @@ def _compiled(dialect: Dialect) -> tuple[_Compiled, _Compiled, _Compiled]:
     return _COMPILED[dialect.name]
 
 
-def _utc(value: object) -> datetime:
-    """A stored UTC timestamp as the driver returns it (SQLite: naive text)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class Reads:
     """Reads on one pooled connection (taken at the first read); also a reader of the
     per-day totals (:class:`gateway.daily_totals.DailyTotalReader`).
@@ -112,7 +129,6 @@ class Reads:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
         self._answer, self._seen, self._daily = _compiled(engine.dialect)
         dbapi = engine.dialect.loaded_dbapi
         self._lost: tuple[type[BaseException], ...] = (
@@ -162,7 +178,7 @@ class Reads:
             if connection is not None:
                 connection.invalidate()
             raise StoreUnavailable(f"database unavailable: {getattr(exc, 'orig', exc)}") from exc
-        return tuple(row) if row is not None else None
+        return compiled.row(row) if row is not None else None
 
     def idempotent_answer(self, tenant: str, key: str) -> StoredAnswer | None:
         """The stored answer under ``(tenant, key)``, if a message was committed under it."""
@@ -171,11 +187,7 @@ class Reads:
             return None
         sha, state, status, body, updated_at = row
         return StoredAnswer(
-            str(sha),
-            str(state),
-            int(status) if status is not None else None,
-            bytes(body) if body is not None else None,
-            _utc(updated_at),
+            sha, state, status, bytes(body) if body is not None else None, updated_at
         )
 
     def seen_business_message(self, tenant: str, business_message_id: str) -> str | None:
@@ -184,6 +196,5 @@ class Reads:
         return str(row[0]) if row is not None else None
 
     def daily_total(self, tenant: str, day: date, currency: str) -> Decimal:
-        stored_day: object = day.isoformat() if self._sqlite else day
-        row = self._row(self._daily, {"tenant": tenant, "day": stored_day, "currency": currency})
-        return Decimal(row[0]) if row is not None and row[0] is not None else Decimal(0)
+        row = self._row(self._daily, {"tenant": tenant, "day": day, "currency": currency})
+        return row[0] if row is not None and row[0] is not None else Decimal(0)
