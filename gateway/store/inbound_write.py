@@ -17,13 +17,13 @@ only the message concerned is refused).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -34,7 +34,13 @@ from gateway.daily_totals import DailyAmounts, check_limits
 from gateway.outbox import NewOutboxRow
 from gateway.report import Report
 from gateway.store.bulk import insert_rows
-from gateway.store.chain import ChainKind, ChainSigner, append_many, record_sha256
+from gateway.store.chain import (
+    ChainKind,
+    ChainSigner,
+    append_many,
+    record_sha256,
+    report_record,
+)
 from gateway.store.findings_index import index_rows
 from gateway.store.tables import (
     business_messages,
@@ -86,25 +92,6 @@ def _report_values(commit: InboundCommit) -> dict[str, Any]:
         "payload_size": report.payload_size,
         "report": report.model_dump_json(),
         "payload": commit.payload,
-    }
-
-
-def _chain_record(values: dict[str, Any]) -> dict[str, Any]:
-    """What :func:`gateway.store.chain.report_record` reads back of the stored row."""
-    payload = values["payload"]
-    return {
-        "id": values["id"],
-        "tenant": values["tenant"],
-        "received_at": values["received_at"].astimezone(UTC).isoformat(),
-        "channel": values["channel"],
-        "correlation_id": values["correlation_id"],
-        "message_id": values["message_id"],
-        "business_message_id": values["business_message_id"],
-        "outcome": values["outcome"],
-        "payload_sha256": values["payload_sha256"],
-        "payload_size": int(values["payload_size"]),
-        "report": values["report"],
-        "payload": hashlib.sha256(payload).hexdigest() if payload is not None else None,
     }
 
 
@@ -174,7 +161,8 @@ def write_inbound(
     chained: dict[str, list[tuple[ChainKind, str, str]]] = defaultdict(list)
     for values in report_values:
         chained[values["tenant"]].append(
-            ("report", values["id"], record_sha256(_chain_record(values)))
+            # the record as chain.report_record reads it back from the stored row
+            ("report", values["id"], record_sha256(report_record(SimpleNamespace(**values))))
         )
     for tenant in sorted(chained):  # one lock order across writers
         append_many(connection, tenant, chained[tenant], signer=signer, now=now)
