@@ -9,17 +9,37 @@ and marks each row sent, scheduled for retry, or dead (dead-lettered).
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
-__all__ = ["LEASE", "MemoryOutbox", "NewOutboxRow", "OutboxRow", "OutboxSource", "OutboxStatus"]
+__all__ = [
+    "LEASE",
+    "MemoryOutbox",
+    "NewOutboxRow",
+    "OutboxRow",
+    "OutboxSource",
+    "OutboxStatus",
+    "decode_headers",
+    "encode_headers",
+]
 
 OutboxStatus = Literal["pending", "sent", "dead"]
 
 #: How long fetched rows stay reserved for the relay that fetched them.
 LEASE = timedelta(seconds=30)
+
+
+def encode_headers(headers: tuple[tuple[str, bytes], ...]) -> str:
+    """Kafka headers as stored in the outbox (JSON of name and base64 value pairs)."""
+    return json.dumps([[name, base64.b64encode(value).decode()] for name, value in headers])
+
+
+def decode_headers(text: str) -> tuple[tuple[str, bytes], ...]:
+    return tuple((name, base64.b64decode(value)) for name, value in json.loads(text))
 
 
 @dataclass(frozen=True, slots=True)

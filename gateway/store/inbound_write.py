@@ -16,8 +16,6 @@ only the message concerned is refused).
 
 from __future__ import annotations
 
-import base64
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.daily_totals import DailyAmounts, check_limits
-from gateway.outbox import NewOutboxRow
+from gateway.outbox import NewOutboxRow, encode_headers
 from gateway.report import Report
 from gateway.store.bulk import insert_rows
 from gateway.store.chain import (
@@ -52,11 +50,7 @@ from gateway.store.tables import (
     reports,
 )
 
-__all__ = ["InboundCommit", "add_daily", "encode_headers", "write_inbound"]
-
-
-def encode_headers(headers: tuple[tuple[str, bytes], ...]) -> str:
-    return json.dumps([[name, base64.b64encode(value).decode()] for name, value in headers])
+__all__ = ["InboundCommit", "add_daily", "write_inbound"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from gateway.daily_totals import DailyAmounts, DailyLimitExceeded
 from gateway.errors import GatewayError
-from gateway.outbox import LEASE, OutboxRow, OutboxStatus
+from gateway.outbox import LEASE, OutboxRow, OutboxStatus, decode_headers
 from gateway.store.chain import ChainSigner
 from gateway.store.group_commit import GroupCommitter
 from gateway.store.inbound_write import InboundCommit, add_daily, write_inbound
@@ -117,10 +117,6 @@ def _sqlite_begin(connection: Connection) -> None:
     # statement, so "read due rows, then lease them" cannot interleave between writers.
     immediate = connection.info.get("immediate", False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def _decode_headers(text: str) -> tuple[tuple[str, bytes], ...]:
-    return tuple((name, base64.b64decode(value)) for name, value in json.loads(text))
 
 
 def _encode_cursor(received_at: datetime, report_id: str) -> str:
@@ -448,7 +444,7 @@ class Store:
                 event_id=row.event_id,
                 topic=row.topic,
                 key=row.key,
-                headers=_decode_headers(row.headers),
+                headers=decode_headers(row.headers),
                 value=row.value,
                 report_id=row.report_id,
                 id=row.id,
