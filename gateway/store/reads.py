@@ -22,18 +22,12 @@ from sqlalchemy import Dialect, Engine, Select, bindparam, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection
 
-from gateway.errors import GatewayError
+from gateway.store.errors import StoreUnavailable
 from gateway.store.tables import business_messages, daily_totals, idempotency
 
-__all__ = ["Reads", "StoreUnavailable", "StoredAnswer"]
+__all__ = ["Reads", "StoredAnswer"]
 
 log = logging.getLogger(__name__)
-
-
-class StoreUnavailable(GatewayError):
-    """The database cannot be reached or refused the write (retriable)."""
-
-    retriable = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,9 +59,10 @@ from gateway.daily_totals import DailyAmounts, DailyLimitExceeded
 from gateway.errors import GatewayError
 from gateway.outbox import LEASE, OutboxRow, OutboxStatus, decode_headers
 from gateway.store.chain import ChainSigner
+from gateway.store.errors import StoreUnavailable
 from gateway.store.group_commit import GroupCommitter
 from gateway.store.inbound_write import InboundCommit, add_daily, write_inbound
-from gateway.store.reads import Reads, StoredAnswer, StoreUnavailable
+from gateway.store.reads import Reads, StoredAnswer
 from gateway.store.tables import idempotency, outbox, reports
 from gateway.store.writelock import WriteLock, WriteLockTimeout
 
