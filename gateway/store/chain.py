@@ -1,11 +1,12 @@
 """The per-tenant hash chain over stored reports and review actions (tamper evidence).
 
-Every report (:meth:`gateway.store.Store.commit_inbound`) and every review action
+Every report (:meth:`gateway.store.Store.commit_inbound`, digest made by
+:func:`report_record` from the values written) and every review action
 (:mod:`gateway.store.reviews`) appends one entry to its tenant's chain **in the same
 transaction** as the record itself. Format ``isogw-chain-v1``:
 
 * ``record_sha256`` = SHA-256 of the record's canonical bytes (:func:`canonical`):
-  the stored row as read back inside the transaction, as a JSON object with sorted
+  the stored row (every column, as the verifier reads it back), as a JSON object with sorted
   keys, no whitespace, UTF-8; timestamps as ISO 8601 in UTC; a stored payload by its
   SHA-256 (``payload``), the report JSON as the exact stored text (``report``);
 * ``hash`` = SHA-256 of ``isogw-chain-v1|<tenant>|<seq>|<kind>|<record id>|
@@ -42,7 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.errors import ConfigError
 from gateway.store.bulk import insert_rows
-from gateway.store.tables import chain_entries, chain_heads, reports, reviews
+from gateway.store.tables import chain_entries, chain_heads, reviews
 
 __all__ = [
     "FORMAT",
@@ -52,7 +53,6 @@ __all__ = [
     "ChainSigner",
     "append",
     "append_many",
-    "append_report",
     "append_review",
     "canonical",
     "entry_hash",
@@ -299,17 +299,6 @@ def append_many(
         },
     )
     return entries
-
-
-def append_report(
-    connection: Connection, tenant: str, report_id: str, signer: ChainSigner | None = None
-) -> ChainEntry:
-    """Chain the report just inserted (read back: the chain covers what is stored)."""
-    row = connection.execute(
-        select(reports).where(reports.c.tenant == tenant, reports.c.id == report_id)
-    ).one()
-    digest = record_sha256(report_record(row))
-    return append(connection, tenant, "report", report_id, digest, signer=signer)
 
 
 def append_review(
