@@ -26,7 +26,7 @@ from gateway.settings import Settings
 from gateway.store import Store
 from gateway.tenants import Authenticator, Tenant, TenantRegistry
 
-__all__ = ["CurrentTenant", "Services", "ServicesDep", "services", "tenant_of"]
+__all__ = ["CurrentTenant", "Services", "ServicesDep", "services", "services_of", "tenant_of"]
 
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -48,9 +48,13 @@ class Services:
         return None if self.relay is None else self.relay.broker_up
 
 
-async def services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
+
+
+async def services(request: Request) -> Services:
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(services)]

@@ -42,6 +42,7 @@ from typing import Any
 
 from lxml import etree
 
+from gateway.rules.index import ElementIndex
 from gateway.rules.model import Hit, Subject, check
 
 __all__ = ["EXTENDED_CHARACTERS", "FIN_X_CHARACTERS", "select"]
@@ -79,15 +80,24 @@ def _ns(element: etree._Element) -> str:
 
 
 def _text(element: etree._Element) -> str:
-    return "".join(element.itertext()).strip()
+    text = element.text if not len(element) else "".join(element.itertext())
+    return text.strip() if text else ""
 
 
 def _child(element: etree._Element, *names: str) -> etree._Element | None:
+    """The first child ``names[0]`` of ``element``, its first child ``names[1]``, ...
+    (in the parent's namespace), as ``find`` would, without its path parser."""
     node: etree._Element | None = element
     for name in names:
         if node is None:
             return None
-        node = node.find(f"{_ns(node)}{name}")
+        tag = f"{_ns(node)}{name}"
+        for child in node:
+            if child.tag == tag:
+                node = child
+                break
+        else:
+            node = None
     return node
 
 
@@ -97,19 +107,27 @@ def _located(parent: etree._Element, name: str) -> etree._Element:
     return parent if child is None else child
 
 
-def select(document: etree._Element, path: str) -> list[etree._Element]:
-    """Elements at ``path`` below the Document (see the module docstring)."""
+def select(
+    document: etree._Element, path: str, index: ElementIndex | None = None
+) -> list[etree._Element]:
+    """Elements at ``path`` below the Document (see the module docstring); ``index``:
+    the Document's, to find a ``//`` first step without walking the tree."""
     ns = _ns(document)
     steps = [step for step in path.split("/") if step]
     if not steps:
         return []
     if path.startswith("//"):
-        nodes = list(document.iter(f"{ns}{steps[0]}"))
+        tag = f"{ns}{steps[0]}"
+        nodes = list(document.iter(tag) if index is None else index.tagged(tag))
     else:
         nodes = list(document.iterchildren(f"{ns}{steps[0]}"))
     for step in steps[1:]:
         nodes = [child for node in nodes for child in node.iterchildren(f"{ns}{step}")]
     return nodes
+
+
+def _select(subject: Subject, document: etree._Element, path: str) -> list[etree._Element]:
+    return select(document, path, subject.index(document))
 
 
 def _apphdr(subject: Subject) -> etree._Element | None:
@@ -198,7 +216,7 @@ def apphdr_agents(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
         header_bic = _text(bic_element)
         agent_bics = {
             _text(bic)
-            for node in select(document, f"//{agent}")
+            for node in _select(subject, document, f"//{agent}")
             if (bic := _child(node, "FinInstnId", "BICFI")) is not None and _text(bic)
         }
         if agent_bics and any(_bic11(b) != _bic11(header_bic) for b in agent_bics):
@@ -253,7 +271,8 @@ def agent_identification(subject: Subject, params: Mapping[str, Any]) -> Iterato
     if subject.document is None:
         return
     exclude = set(params.get("exclude") or ())
-    for institution in subject.document.iter(f"{_ns(subject.document)}FinInstnId"):
+    document = subject.document
+    for institution in subject.index(document).tagged(f"{_ns(document)}FinInstnId"):
         parent = institution.getparent()
         role = _local(parent) if parent is not None else "FinInstnId"
         if role in exclude:
@@ -286,7 +305,7 @@ def reference_slashes(subject: Subject, params: Mapping[str, Any]) -> Iterator[H
         return
     first = params.get("first")
     for path in params["paths"]:
-        for element in select(subject.document, str(path)):
+        for element in _select(subject, subject.document, str(path)):
             value = _text(element)
             # A restricted prefix is what an MT field carries: it must not end with a
             # slash either, whether it is the whole value or its first N characters.
@@ -310,7 +329,7 @@ def max_length(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
     if subject.document is None:
         return
     for path, limit in params["limits"].items():
-        for element in select(subject.document, str(path)):
+        for element in _select(subject, subject.document, str(path)):
             size = len(_text(element))
             if size > int(limit):
                 yield Hit(
@@ -320,20 +339,15 @@ def max_length(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
                 )
 
 
-#: Elements without element children (comments and PIs do not count), the root included.
-_LEAVES = "descendant-or-self::*[not(*)]"
-
-
 def _leaf_text(element: etree._Element) -> str:
     return "".join(element.itertext()) if len(element) else (element.text or "")
 
 
-def _clean_text(root: etree._Element, fin_x: set[str]) -> bool:
-    """True when no leaf under ``root`` has a character outside its set: the leaves'
+def _clean_text(leaves: list[etree._Element], fin_x: set[str]) -> bool:
+    """True when none of ``leaves`` has a character outside its set: the leaves'
     texts joined by a space (in both sets) and searched once per set."""
     strict: list[str] = []
     other: list[str] = []
-    leaves = root.xpath(_LEAVES)
     for element in leaves:
         (strict if element.tag in fin_x else other).append(_leaf_text(element))
     return (
@@ -356,7 +370,7 @@ def character_set(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
             continue
         ns = _ns(root)
         fin_x = {f"{ns}{name}" for name in restricted}
-        if _clean_text(root, fin_x):
+        if _clean_text(subject.index(root).leaves, fin_x):
             continue  # the usual case, decided with one search per character set
         for element in root.iter(etree.Element):  # elements only: no comments or PIs
             if len(element):
@@ -383,13 +397,25 @@ def character_set(subject: Subject, params: Mapping[str, Any]) -> Iterator[Hit]:
 # --- Postal addresses ------------------------------------------------------------------
 
 
-def _addresses(subject: Subject) -> Iterator[tuple[etree._Element, set[str], int]]:
-    """Every PstlAdr of the Document: (element, structured element names, AdrLine count)."""
-    if subject.document is None:
-        return
-    for address in subject.document.iter(f"{_ns(subject.document)}PstlAdr"):
-        names = [_local(child) for child in address if isinstance(child.tag, str)]
-        yield address, {n for n in names if n in _STRUCTURED}, names.count("AdrLine")
+_Address = tuple[etree._Element, frozenset[str], int]
+
+
+def _addresses(subject: Subject) -> list[_Address]:
+    """Every PstlAdr of the Document: (element, structured element names, AdrLine
+    count); read once per message for the address rules."""
+    document = subject.document
+    if document is None:
+        return []
+    index = subject.index(document)
+    found: list[_Address] | None = index.memo.get("cbpr.addresses")
+    if found is None:
+        found = []
+        for address in index.tagged(f"{_ns(document)}PstlAdr"):
+            names = [_local(child) for child in address if isinstance(child.tag, str)]
+            structured = frozenset(n for n in names if n in _STRUCTURED)
+            found.append((address, structured, names.count("AdrLine")))
+        index.memo["cbpr.addresses"] = found
+    return found
 
 
 def _owner(address: etree._Element) -> str:

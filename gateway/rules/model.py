@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 from lxml import etree
 
+from gateway.rules.index import ElementIndex
+
 __all__ = [
     "CHECKS",
     "CheckFn",
@@ -117,6 +119,19 @@ class Subject:
     _kinds: tuple[list[Value], int, dict[str, list[Value]]] | None = _field(
         default=None, init=False, repr=False, compare=False
     )
+
+    #: :meth:`index` of each root asked for: id -> (root, its index)
+    _indexes: dict[int, tuple[etree._Element, ElementIndex]] = _field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def index(self, root: etree._Element) -> ElementIndex:
+        """The elements of ``root`` (the Document, the AppHdr) by tag and its leaves,
+        walked once per subject and root and shared by the checks."""
+        cached = self._indexes.get(id(root))
+        if cached is None or cached[0] is not root:
+            cached = self._indexes[id(root)] = (root, ElementIndex(root))
+        return cached[1]
 
     def of_kind(self, kind: ValueKind) -> Iterator[Value]:
         return (value for value in self.values if value.kind == kind)
