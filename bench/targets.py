@@ -122,6 +122,41 @@ def e2e(results: list[dict[str, Any]]) -> dict[str, Any]:
     return _target(name, wanted, "; ".join(measured), met_all, missed_by=missed)
 
 
+def e2e_budget(
+    rows: list[dict[str, Any]], results: list[dict[str, Any]], cores: int
+) -> list[dict[str, Any]]:
+    """What :data:`E2E_RATE` would take on this machine, per store, from this run's own
+    figures: the CPU per message of the workers, the broker and the load generator at the
+    highest rate kept up, and (a lower bound no gateway overhead can beat) the load
+    generator plus the pipeline alone in process on the same message (its CBPR+ row)."""
+    cbpr = next((r for r in rows if r["key"] == "pacs008-cbpr"), None)
+    pipeline_us = _median(cbpr, "gateway_cbpr") if cbpr else None
+    out: list[dict[str, Any]] = []
+    for result in results:
+        kept = [s for s in result.get("steps", []) if s.get("kept_up") and s["achieved_per_s"]]
+        if not kept:
+            continue
+        top = max(kept, key=lambda s: s["offered_per_s"])
+        per_msg = {
+            part: top[f"{part}_cpu_pct"] * 10 / top["achieved_per_s"]
+            for part in ("workers", "broker", "generator")
+        }
+        entry: dict[str, Any] = {
+            "store": result["store"],
+            "rate": top["offered_per_s"],
+            "cores": cores,
+            "budget_ms": round(cores * 1000 / E2E_RATE, 3),
+            **{f"{part}_ms": round(ms, 3) for part, ms in per_msg.items()},
+            "cores_needed": round(sum(per_msg.values()) * E2E_RATE / 1000, 2),
+        }
+        if pipeline_us is not None:
+            floor_ms = per_msg["generator"] + pipeline_us / 1000
+            entry["pipeline_ms"] = round(pipeline_us / 1000, 3)
+            entry["cores_needed_floor"] = round(floor_ms * E2E_RATE / 1000, 2)
+        out.append(entry)
+    return out
+
+
 def big_file(rss: dict[str, Any] | None) -> list[dict[str, Any]]:
     name = "10,000-tx pain.001 (fresh process)"
     time_wanted, rss_wanted = f"≤ {BIG_SECONDS:g} s", f"≤ {BIG_RSS_MB:g} MB"
