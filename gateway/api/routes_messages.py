@@ -155,7 +155,7 @@ def _parameters(request: Request) -> tuple[str, StatusMessageId | None]:
     key = request.headers.get("idempotency-key")
     if key is None:
         errors.append(_error(("header", "Idempotency-Key"), "missing", "Field required", key))
-    elif not _KEY.match(key):
+    elif not _KEY.fullmatch(key):
         message = f"String should match pattern '{_KEY_PATTERN}'"
         errors.append(
             _error(("header", "Idempotency-Key"), "string_pattern_mismatch", message, key)
