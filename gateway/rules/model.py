@@ -120,8 +120,8 @@ class Subject:
         default=None, init=False, repr=False, compare=False
     )
 
-    #: :meth:`index` of each root asked for: id -> (root, its index)
-    _indexes: dict[int, tuple[etree._Element, ElementIndex]] = _field(
+    #: :meth:`index` of each root asked for, by the root's id
+    _indexes: dict[int, ElementIndex] = _field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -129,9 +129,9 @@ class Subject:
         """The elements of ``root`` (the Document, the AppHdr) by tag and its leaves,
         walked once per subject and root and shared by the checks."""
         cached = self._indexes.get(id(root))
-        if cached is None or cached[0] is not root:
-            cached = self._indexes[id(root)] = (root, ElementIndex(root))
-        return cached[1]
+        if cached is None or cached.root is not root:
+            cached = self._indexes[id(root)] = ElementIndex(root)
+        return cached
 
     def of_kind(self, kind: ValueKind) -> Iterator[Value]:
         return (value for value in self.values if value.kind == kind)
